@@ -1,0 +1,539 @@
+// synack/tcp/connection.hpp: one TCP connection, as a sans-IO state machine.
+//
+// Heads up! Before working on this file, read RFC 9293 (at least §3.3 to §3.10), RFC 1122
+// §4.2, RFC 6298, RFC 5681, RFC 7323 and RFC 5961. The code follows RFC 9293 §3.10's event
+// processing step by step and quotes it; STYLE.md point 6 describes the shape.
+//
+// The connection never does I/O and never reads a clock (STYLE.md point 4). Its owner drives it:
+//   - user calls: open() / listen() (§3.10.1), send() (§3.10.2), recv() (§3.10.3),
+//     shutdown_write() / close() (§3.10.4), abort() (§3.10.5);
+//   - on_segment(now, seg) for every segment of this 4-tuple (tcp/input.hpp);
+//   - on_timeout(now) once now >= next_deadline() (tcp/output.hpp);
+//   - poll_transmit(now, emit) after any of the above, which hands every segment the
+//     connection wants to send to `emit` (tcp/output.hpp).
+// After each call, take_events() says what changed for the application (data to read, space
+// to write, connected, closed), so the owner can wake the coroutines waiting on it.
+//
+// The TCB variables carry RFC 9293's names (§3.3.1): snd_una, snd_nxt, snd_wnd, snd_wl1,
+// snd_wl2, iss, rcv_nxt, rcv_wnd, irs. The send sequence space is laid out as
+//     iss (the SYN) | data bytes [iss+1, iss+1+N) | the FIN (when closing)
+// and every segment is built from a range of that space, so a retransmitted SYN, a data
+// segment and a FIN are produced by the same code.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "synack/tcp/assembler.hpp"
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/policies.hpp"
+#include "synack/tcp/rtt_estimator.hpp"
+#include "synack/tcp/sack_scoreboard.hpp"
+#include "synack/tcp/state.hpp"
+#include "synack/tcp/timers.hpp"
+#include "synack/time/instant.hpp"
+#include "synack/util/bytes.hpp"
+#include "synack/util/ring_buffer.hpp"
+#include "synack/wire/endpoint.hpp"
+#include "synack/wire/seq_number.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::tcp {
+
+using wire::seq_number;
+
+/// The identity of a connection: our endpoint and the peer's.
+struct four_tuple {
+  wire::endpoint local;
+  wire::endpoint remote;
+  friend constexpr auto operator==(const four_tuple&, const four_tuple&) -> bool = default;
+};
+
+/// One segment the connection wants sent: its header fields, and its payload in up to two
+/// pieces (the send ring may wrap). `repr.payload` is left empty: the emitter writes the
+/// header with `repr.emit_header(buf, payload_len(), ...)` and copies the pieces after it.
+struct tx_segment {
+  wire::tcp_repr repr;
+  std::array<bytes_view, 2> payload{};
+  bool retransmission = false;
+  auto payload_len() const noexcept -> std::size_t { return payload[0].size() + payload[1].size(); }
+};
+
+/// State shared by all connections of one TCP layer: counters, the challenge-ACK budget of
+/// RFC 5961 §7, and an optional observer of state changes (the --trace option prints them).
+struct shared_context {
+  counters stats;
+  /// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism". At most
+  /// this many challenge ACKs per second, for the whole layer (Linux's tcp_challenge_ack_limit
+  /// was also a global budget of 1000/s).
+  std::uint32_t challenge_ack_limit = 1000;
+  instant challenge_window;
+  std::uint32_t challenge_acks_in_window = 0;
+  /// Called on every state change when set: (observer, tuple, from, to).
+  void (*on_state_change)(void* observer, const four_tuple&, state from, state to) = nullptr;
+  void* observer = nullptr;
+
+  auto allow_challenge_ack(instant now) noexcept -> bool {
+    if (now - challenge_window >= std::chrono::seconds{1}) {
+      challenge_window = now;
+      challenge_acks_in_window = 0;
+    }
+    if (challenge_acks_in_window >= challenge_ack_limit) {
+      ++stats.challenge_acks_limited;
+      return false;
+    }
+    ++challenge_acks_in_window;
+    ++stats.challenge_acks;
+    return true;
+  }
+};
+
+/// What changed for the application since the last take_events().
+enum class event : std::uint8_t {
+  readable = 1u << 0,  // data or the end of the stream (or an error) can be read
+  writable = 1u << 1,  // send space was freed (or an error ended sending)
+  connected = 1u << 2, // the handshake completed (SYN_SENT or SYN_RCVD -> ESTABLISHED)
+  closed = 1u << 3,    // the connection reached CLOSED (or TIME_WAIT: the user is done)
+  state = 1u << 4,     // the state changed
+};
+using event_set = std::uint8_t;
+constexpr auto has(event_set set, event e) noexcept -> bool { return (set & static_cast<std::uint8_t>(e)) != 0; }
+
+template <class Policies = default_policies>
+class connection {
+public:
+  using policies = Policies;
+  using congestion_type = typename Policies::congestion;
+
+  /// A connection in CLOSED. `iss` is its initial send sequence number (RFC 6528, chosen by the
+  /// owner) and `ts_offset` the random offset of its timestamp clock (RFC 7323 §5.4).
+  connection(shared_context& shared, const config& cfg, const four_tuple& tuple, seq_number iss,
+             std::uint32_t ts_offset = 0)
+      : m_shared(&shared),
+        m_cfg(cfg),
+        m_tuple(tuple),
+        m_iss(iss),
+        m_snd_una(iss),
+        m_snd_nxt(iss),
+        m_snd_buf_seq(iss + 1),
+        m_ts_offset(ts_offset),
+        m_sndbuf(cfg.send_buffer),
+        m_rcvbuf(cfg.recv_buffer),
+        m_rtt(make_rtt_config(cfg)),
+        m_cc(congestion_config{.smss = effective_mss_base()}) {
+    m_cfg.delayed_ack = std::min(m_cfg.delayed_ack, duration{std::chrono::milliseconds{500}});
+  }
+
+  connection(const connection&) = delete;
+  auto operator=(const connection&) -> connection& = delete;
+  connection(connection&&) noexcept = default;
+  auto operator=(connection&&) noexcept -> connection& = default;
+
+  // ---------------------------------------------------------------------------------------
+  // User calls (RFC 9293 §3.10.1 - §3.10.5)
+
+  /// Active OPEN (§3.10.1): CLOSED -> SYN_SENT. The SYN leaves on the next poll_transmit.
+  void open(instant now) {
+    if (m_state != tcp::state::closed) return;
+    m_active_open = true;
+    ++m_shared->stats.active_opens;
+    m_rcv_wscale = m_cfg.window_scaling ? wanted_rcv_wscale() : 0;
+    set_state(tcp::state::syn_sent);
+    // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to
+    //  ISS+1, enter SYN-SENT state, and return." SND.NXT moves when the SYN is emitted.
+    m_snd_una = m_iss;
+    m_snd_nxt = m_iss;
+    m_user_timer_start = now;
+  }
+
+  /// Passive OPEN (§3.10.1): CLOSED -> LISTEN. The owner's listener creates one connection
+  /// per arriving SYN and hands it the SYN in LISTEN; see tcp/layer.hpp.
+  void listen() {
+    if (m_state != tcp::state::closed) return;
+    m_active_open = false;
+    set_state(tcp::state::listen);
+  }
+
+  /// SEND (§3.10.2): queues as much of `data` as the send buffer holds; returns the count
+  /// (0 when full: wait for event::writable). Returns 0 once the sending side is closed.
+  auto send(bytes_view data) -> std::size_t {
+    if (!can_send()) return 0;
+    const auto n = m_sndbuf.enqueue(data);
+    return n;
+  }
+
+  /// Whether send() can still queue data: the connection is open (or opening) and our side
+  /// has not sent (or queued) a FIN.
+  auto can_send() const noexcept -> bool {
+    return in_state(m_state, tcp::state::syn_sent | tcp::state::syn_received | tcp::state::established |
+                                 tcp::state::close_wait) &&
+           !m_fin_queued;
+  }
+  auto send_space() const noexcept -> std::size_t { return can_send() ? m_sndbuf.free_space() : 0; }
+  /// Bytes queued and not yet acknowledged.
+  auto send_queued() const noexcept -> std::size_t { return m_sndbuf.size(); }
+
+  /// RECEIVE (§3.10.3): moves up to out.size() in-order bytes to `out`; returns the count.
+  /// 0 with at_eof() means the peer closed its side and everything was read.
+  auto recv(bytes_mut out) -> std::size_t {
+    const auto n = m_rcvbuf.dequeue(out);
+    if (n > 0) {
+      // The window may have opened enough for an update (RFC 1122 §4.2.3.3); output decides.
+      m_window_update_check = true;
+      if (m_rcvbuf.empty() && m_ooo.empty()) m_rcvbuf.release();
+    }
+    return n;
+  }
+  /// Zero-copy read: the readable bytes (up to two spans); consume(n) drops n of them.
+  auto readable_spans() const noexcept { return m_rcvbuf.readable(); }
+  void consume(std::size_t n) noexcept {
+    if (m_rcvbuf.discard(n) > 0) m_window_update_check = true;
+  }
+  auto readable() const noexcept -> std::size_t { return m_rcvbuf.size(); }
+  /// The peer's FIN arrived and every byte before it was read.
+  auto at_eof() const noexcept -> bool { return m_fin_received && m_rcvbuf.empty(); }
+
+  /// Half-close (shutdown of writes): FIN after all queued data; data still flows to us.
+  void shutdown_write(instant now) { close_impl(now, false); }
+
+  /// CLOSE (§3.10.4): FIN after all queued data, and we read no more. RFC 1122 §4.2.2.13: "If
+  /// such a host issues a CLOSE call while received data is still pending in TCP, or if new
+  /// data is received after CLOSE is called, its TCP SHOULD send a RST to show that data was
+  /// lost." We do (as Linux does).
+  void close(instant now) { close_impl(now, true); }
+
+  /// ABORT (§3.10.5): "<SEQ=SND.NXT><CTL=RST>" in the synchronized states; then CLOSED.
+  void abort(instant now) {
+    (void)now;
+    if (in_state(m_state, tcp::state::syn_received | tcp::state::established | tcp::state::fin_wait_1 |
+                              tcp::state::fin_wait_2 | tcp::state::close_wait)) {
+      queue_rst(m_snd_nxt, std::nullopt);
+    }
+    // LISTEN, SYN_SENT: "delete the TCB"; CLOSING, LAST_ACK, TIME_WAIT: "respond with ok and
+    // delete the TCB" — no RST.
+    enter_closed(m_state == tcp::state::closed ? error::none : error::connection_aborted);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Driving (definitions in tcp/input.hpp and tcp/output.hpp)
+
+  /// A segment of this connection arrived (RFC 9293 §3.10.7 SEGMENT ARRIVES).
+  void on_segment(instant now, const wire::tcp_repr& seg);
+  /// Runs the timers that are due at `now`.
+  void on_timeout(instant now);
+  /// Hands each segment to send to `emit(const tx_segment&) -> bool`; stops early when emit
+  /// returns false (no buffer: the segment counts as not sent). Returns the number emitted.
+  template <class Emit>
+  auto poll_transmit(instant now, Emit&& emit) -> std::size_t;
+  /// When on_timeout must next be called, if ever.
+  auto next_deadline() const noexcept -> std::optional<instant> { return m_timers.next(); }
+
+  // ---------------------------------------------------------------------------------------
+  // Status
+
+  auto state() const noexcept -> tcp::state { return m_state; }
+  auto last_error() const noexcept -> error { return m_error; }
+  auto tuple() const noexcept -> const four_tuple& { return m_tuple; }
+  auto passive() const noexcept -> bool { return !m_active_open; }
+  /// What changed since the last call (a set of `event` bits), and clears it.
+  auto take_events() noexcept -> event_set { return std::exchange(m_events, 0); }
+  /// True when output may be pending (the owner polls such connections first).
+  auto wants_poll() const noexcept -> bool { return m_ack_now || m_reply.has_value() || has_unsent() || m_rtx_due; }
+
+  /// What the handshake negotiated (for tests, `ss -tin`-like printing and the trace).
+  struct negotiated {
+    std::uint16_t peer_mss = 0;
+    std::uint16_t send_mss = 0; // payload per segment we send (peer MSS minus our options)
+    std::uint8_t snd_wscale = 0;
+    std::uint8_t rcv_wscale = 0;
+    bool window_scaling = false;
+    bool sack = false;
+    bool timestamps = false;
+  };
+  auto options() const noexcept -> negotiated {
+    return negotiated{m_peer_mss, effective_mss_base(), m_snd_wscale, m_rcv_wscale, m_wscale_ok, m_sack_ok, m_ts_ok};
+  }
+  struct tcb_view {
+    seq_number iss, irs, snd_una, snd_nxt, rcv_nxt;
+    std::uint32_t snd_wnd, rcv_wnd, cwnd, ssthresh;
+    duration srtt, rto;
+  };
+  /// A snapshot of the TCB's main variables.
+  auto tcb() const noexcept -> tcb_view {
+    return tcb_view{m_iss,        m_irs,      m_snd_una,
+                    m_snd_nxt,    m_rcv_nxt,  m_snd_wnd,
+                    rcv_wnd(),    cwnd(),     clamp32(m_cc.ssthresh()),
+                    m_rtt.srtt(), m_rtt.rto()};
+  }
+  auto config() const noexcept -> const tcp::config& { return m_cfg; }
+  auto congestion() const noexcept -> const congestion_type& { return m_cc; }
+  auto congestion() noexcept -> congestion_type& { return m_cc; }
+  /// Runtime options (TCP_NODELAY, SO_KEEPALIVE).
+  void set_nodelay(bool on) noexcept { m_cfg.nodelay = on; }
+  void set_keepalive(bool on, instant now) noexcept {
+    m_cfg.keepalive = on;
+    if (on && in_state(m_state, synchronized_states)) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    if (!on) m_timers.clear(timer_kind::keepalive);
+  }
+  /// Segments retransmitted by this connection.
+  auto retransmissions() const noexcept -> std::uint64_t { return m_retransmitted; }
+
+private:
+  // -------- helpers shared by input and output
+  void set_state(tcp::state s) {
+    if (s == m_state) return;
+    const auto from = m_state;
+    m_state = s;
+    m_events |= static_cast<std::uint8_t>(event::state);
+    ++m_shared->stats.state_entered[index_of(s)];
+    if (m_shared->on_state_change) m_shared->on_state_change(m_shared->observer, m_tuple, from, s);
+  }
+  void raise(event e) noexcept { m_events |= static_cast<std::uint8_t>(e); }
+
+  /// Enters CLOSED, releasing the buffers; `e` says why when it was not a normal close.
+  void enter_closed(error e) {
+    if (e != error::none && m_error == error::none) m_error = e;
+    m_timers.clear_all();
+    m_ack_now = false;
+    m_rtx_due = false;
+    set_state(tcp::state::closed);
+    raise(event::closed);
+    raise(event::readable);
+    raise(event::writable);
+    if (e != error::none) {
+      // Nothing more will be read or sent: drop the buffers now.
+      m_sndbuf.clear();
+      m_sndbuf.release();
+    }
+    if (m_rcvbuf.empty() || e != error::none) {
+      m_rcvbuf.clear();
+      m_rcvbuf.release();
+    }
+    m_ooo.clear();
+  }
+
+  void close_impl(instant now, bool full) {
+    (void)now;
+    if (full) m_read_closed = true;
+    switch (m_state) {
+      case tcp::state::closed:
+      case tcp::state::listen:
+      case tcp::state::syn_sent:
+        // "Delete the TCB, enter CLOSED state, and return."
+        enter_closed(error::none);
+        return;
+      default:
+        break;
+    }
+    if (full && !m_rcvbuf.empty()) {
+      // RFC 1122 §4.2.2.13: unread data at CLOSE -> RST.
+      ++m_shared->stats.data_after_close;
+      abort(now);
+      return;
+    }
+    if (m_fin_queued) return; // "error: connection closing"
+    switch (m_state) {
+      case tcp::state::syn_received:
+      case tcp::state::established:
+        // §3.10.4 ESTABLISHED: "Queue this until all preceding SENDs have been segmentized, then
+        // form a FIN segment and send it. In any case, enter FIN-WAIT-1 state." SYN_RCVD: the
+        // diagram's "CLOSE / snd FIN" arrow; our SYN, if unacknowledged, is resent with it.
+        m_fin_queued = true;
+        set_state(tcp::state::fin_wait_1);
+        break;
+      case tcp::state::close_wait:
+        // §3.10.4 CLOSE-WAIT: "Queue this request until all preceding SENDs have been
+        // segmentized; then send a FIN segment, enter LAST-ACK state."
+        m_fin_queued = true;
+        set_state(tcp::state::last_ack);
+        break;
+      default:
+        break; // FIN_WAIT_*, CLOSING, LAST_ACK, TIME_WAIT: already closing.
+    }
+  }
+
+  /// Queues a RST (sent by the next poll_transmit): <SEQ=seq><CTL=RST> or, with an ack,
+  /// <SEQ=seq><ACK=ack><CTL=RST,ACK>.
+  void queue_rst(seq_number seq, std::optional<seq_number> ack) { m_reply = control_reply{seq, ack}; }
+
+  // Sequence space helpers.
+  /// Sequence number just past the last data byte queued by the application.
+  auto data_end() const noexcept -> seq_number { return m_snd_buf_seq + static_cast<std::uint32_t>(m_sndbuf.size()); }
+  /// The FIN's sequence number (valid when m_fin_queued).
+  auto fin_seq() const noexcept -> seq_number { return data_end(); }
+  /// One past the last sequence number that can be sent (SYN, data, FIN).
+  auto send_end() const noexcept -> seq_number { return m_fin_queued ? fin_seq() + 1 : data_end(); }
+  auto has_unsent() const noexcept -> bool { return m_snd_nxt < send_end(); }
+  auto syn_acked() const noexcept -> bool { return m_snd_una > m_iss; }
+  auto fin_acked() const noexcept -> bool { return m_fin_queued && m_snd_una == fin_seq() + 1; }
+  auto flight_size() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_snd_nxt - m_snd_una); }
+
+  /// The receive window we can offer: free space in the receive buffer.
+  auto rcv_space() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_rcvbuf.free_space()); }
+  /// RCV.WND as the peer sees it: the window we advertised last.
+  auto rcv_wnd() const noexcept -> std::uint32_t {
+    return m_rcv_adv > m_rcv_nxt ? static_cast<std::uint32_t>(m_rcv_adv - m_rcv_nxt) : 0;
+  }
+  /// RFC 7323 §2.3: the shift that makes our receive buffer fit the 16-bit field (max 14).
+  auto wanted_rcv_wscale() const noexcept -> std::uint8_t {
+    std::uint8_t s = 0;
+    while (s < 14 && (std::uint64_t{m_cfg.recv_buffer} >> s) > 65535) ++s;
+    return s;
+  }
+  /// Payload per full-sized segment we send: RFC 9293 §3.7.1 "Eff.snd.MSS = min(SendMSS+20,
+  /// MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in the header.
+  auto effective_mss_base() const noexcept -> std::uint16_t {
+    const std::uint16_t peer = m_peer_mss ? m_peer_mss : m_cfg.mss;
+    const auto mss = std::min(peer, m_cfg.mss);
+    const std::uint16_t ts = m_ts_ok ? 12 : 0;
+    return static_cast<std::uint16_t>(std::max<int>(mss - ts, 64));
+  }
+  static auto make_rtt_config(const tcp::config& cfg) noexcept -> rtt_config {
+    rtt_config r;
+    r.initial_rto = cfg.rto_initial;
+    r.min_rto = cfg.rto_min;
+    r.max_rto = cfg.rto_max;
+    return r;
+  }
+  static constexpr auto clamp32(std::size_t v) noexcept -> std::uint32_t {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(v, 0xffffffffu));
+  }
+  /// The congestion window in bytes (a `none` controller's "unlimited" becomes 4 GiB - 1).
+  auto cwnd() const noexcept -> std::uint32_t { return clamp32(m_cc.cwnd()); }
+  /// The handshake completed: RFC 6298 (5.7), and RFC 5681 §3.1 "If the SYN or SYN/ACK is
+  /// lost, the initial window used by a sender after a correctly transmitted SYN MUST be one
+  /// segment consisting of at most SMSS bytes."
+  void on_handshake_complete() {
+    m_rtt.on_handshake_complete(m_syn_timed_out);
+    if (m_syn_timed_out)
+      m_cc = congestion_type{congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()}};
+  }
+  auto tsval(instant now) const noexcept -> std::uint32_t {
+    return static_cast<std::uint32_t>(now.millis()) + m_ts_offset;
+  }
+
+  // Input (tcp/input.hpp)
+  void on_segment_listen(instant now, const wire::tcp_repr& seg);
+  void on_segment_syn_sent(instant now, const wire::tcp_repr& seg);
+  void on_segment_synchronized(instant now, const wire::tcp_repr& seg);
+  auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
+  void take_syn_options(const wire::tcp_repr& syn, bool we_offered);
+  auto process_ack(instant now, const wire::tcp_repr& seg) -> bool;
+  void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
+  void process_fin(instant now);
+  void update_send_window(const wire::tcp_repr& seg);
+  void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked);
+  void detect_loss(instant now, const wire::tcp_repr& seg, bool dup_ack);
+  void take_rtt_sample(instant now, const wire::tcp_repr& seg);
+  void send_challenge_ack(instant now);
+  void schedule_ack(instant now, std::size_t payload_len, bool in_order);
+
+  // Output (tcp/output.hpp)
+  template <class Emit>
+  auto emit_range(instant now, Emit& emit, seq_number from, std::uint32_t max_len, bool rtx) -> std::uint32_t;
+  template <class Emit>
+  auto emit_ack(instant now, Emit& emit, seq_number seq) -> bool;
+  auto build_header(instant now, seq_number seq, bool syn, bool fin) -> wire::tcp_repr;
+  auto window_field() -> std::uint16_t;
+  auto new_data_allowance(instant now) const -> std::uint32_t;
+  auto should_send_window_update() const -> bool;
+  void arm_retransmit(instant now);
+  void on_retransmit_timeout(instant now);
+  void on_persist_timeout(instant now);
+  void on_keepalive_timeout(instant now);
+
+  struct control_reply {
+    seq_number seq;
+    std::optional<seq_number> ack;
+  };
+
+  // -------- the TCB
+  shared_context* m_shared;
+  tcp::config m_cfg;
+  four_tuple m_tuple;
+  tcp::state m_state = tcp::state::closed;
+  error m_error = error::none;
+  event_set m_events = 0;
+  bool m_active_open = false;
+
+  // Send sequence variables (RFC 9293 §3.3.1).
+  seq_number m_iss;
+  seq_number m_snd_una;
+  seq_number m_snd_nxt;            // next sequence number to send for the first time (the highest sent + 1)
+  seq_number m_snd_wl1;            // segment sequence number used for the last window update
+  seq_number m_snd_wl2;            // segment acknowledgment number used for the last window update
+  std::uint32_t m_snd_wnd = 0;     // the peer's window, scaled
+  std::uint32_t m_max_snd_wnd = 0; // RFC 5961 §5.2 MAX.SND.WND; RFC 1122 §4.2.3.4 max window
+  seq_number m_snd_buf_seq;        // sequence number of the first byte in m_sndbuf
+
+  // Receive sequence variables.
+  seq_number m_irs;
+  seq_number m_rcv_nxt;
+  seq_number m_rcv_adv;                // right edge of the window we advertised last (RCV.NXT + RCV.WND)
+  std::optional<seq_number> m_ooo_fin; // a FIN that arrived beyond a hole
+
+  // Options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+  std::uint16_t m_peer_mss = 0;
+  std::uint8_t m_snd_wscale = 0; // applied to windows we receive
+  std::uint8_t m_rcv_wscale = 0; // applied to windows we send
+  bool m_wscale_ok = false;
+  bool m_sack_ok = false;
+  bool m_ts_ok = false;
+  std::uint32_t m_ts_offset;
+  std::uint32_t m_ts_recent = 0; // RFC 7323 §4.3 TS.Recent
+  instant m_ts_recent_time;      // when TS.Recent was set (PAWS' 24-day rule, §5.5)
+  seq_number m_last_ack_sent;    // RFC 7323 §4.3 Last.ACK.sent
+
+  // Buffers.
+  ring_buffer m_sndbuf;
+  ring_buffer m_rcvbuf;
+  assembler m_ooo;
+
+  // Flags.
+  bool m_fin_queued = false;   // the application closed its sending side
+  bool m_fin_received = false; // the peer's FIN was processed (in order)
+  bool m_read_closed = false;  // close() was called: no more reading
+  bool m_ack_now = false;      // an ACK must go out on the next poll
+  bool m_window_update_check = false;
+  bool m_rtx_due = false;     // a retransmission is due (RTO, fast or partial ACK)
+  bool m_syn_rtx_due = false; // the SYN (SYN-ACK) must be (re)sent
+  std::optional<control_reply> m_reply;
+
+  // Retransmission (RFC 6298) and loss recovery (RFC 5681, 6582, 6675).
+  rtt_estimator m_rtt;
+  std::uint8_t m_retries = 0;   // consecutive RTO expirations
+  rtt_sampler m_sampler;        // Karn: times one segment at a time
+  bool m_syn_timed_out = false; // our SYN (SYN-ACK) was retransmitted by the timer
+  seq_number m_rtx_nxt;         // next sequence to retransmit (go-back-N after an RTO)
+  seq_number m_high_rxt;        // RFC 6675 HighRxt
+  bool m_rto_recovery = false;  // retransmitting from m_rtx_nxt after an RTO
+  bool m_in_recovery = false;   // fast recovery (RFC 6582 / RFC 6675)
+  seq_number m_recover;         // RFC 6582 "recover" / RFC 6675 RecoveryPoint
+  bool m_recover_valid = false;
+  std::uint32_t m_dup_acks = 0;
+  sack_scoreboard<> m_scoreboard;
+  congestion_type m_cc;
+  std::uint64_t m_retransmitted = 0;
+
+  // Delayed ACK and receive-side estimates.
+  std::uint32_t m_unacked_bytes = 0; // received in order since our last ACK
+  std::uint16_t m_rcv_mss = 536;     // estimate of the peer's segment size
+
+  // Timers.
+  timer_table m_timers;
+  instant m_last_send;        // last time data was sent (RFC 5681 §4.1 idle restart)
+  instant m_user_timer_start; // when unacknowledged data / zero window began (user timeout)
+  std::uint8_t m_persist_backoff = 0;
+  std::uint8_t m_keepalive_sent = 0;
+  bool m_persist_probe_due = false; // the SWS override timer fired: send what the window allows
+  bool m_zero_window_probe_due = false;
+  bool m_keepalive_probe_due = false;
+};
+
+} // namespace synack::tcp
+
+#include "synack/tcp/input.hpp"
+#include "synack/tcp/output.hpp"

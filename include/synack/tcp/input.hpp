@@ -1,0 +1,685 @@
+// synack/tcp/input.hpp: the input path of a connection, RFC 9293 §3.10.7 SEGMENT ARRIVES.
+//
+// Call chain: on_segment() -> on_segment_{listen,syn_sent,synchronized}() -> process_ack()
+// -> process_text() -> process_fin(). Each step quotes the rule it implements. Input never
+// sends: it updates the TCB and sets flags (m_ack_now, m_rtx_due, m_reply), and
+// poll_transmit (tcp/output.hpp) builds the segments.
+#pragma once
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack::tcp {
+
+/// RFC 9293 §3.10.7.1, the reply to a segment that reaches no connection: "If the ACK bit is
+/// off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. If the ACK
+/// bit is on, <SEQ=SEG.ACK><CTL=RST>". Nothing answers a RST.
+inline auto reset_reply_for(const wire::tcp_repr& seg) -> std::optional<wire::tcp_repr> {
+  using wire::tcp_flag;
+  if (seg.flags.has(tcp_flag::rst)) return std::nullopt;
+  wire::tcp_repr r{};
+  r.src_port = seg.dst_port;
+  r.dst_port = seg.src_port;
+  if (seg.flags.has(tcp_flag::ack)) {
+    r.seq = seg.ack;
+    r.flags = wire::tcp_flags{tcp_flag::rst};
+  } else {
+    r.seq = seq_number{0};
+    r.ack = seg.seq + seg.segment_len();
+    r.flags = wire::tcp_flags{tcp_flag::rst} | tcp_flag::ack;
+  }
+  return r;
+}
+
+template <class P>
+void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
+  ++m_shared->stats.in_segs;
+  switch (m_state) {
+    case tcp::state::closed:
+      // §3.10.7.1: "An incoming segment not containing a RST causes a RST to be sent in response."
+      if (auto r = reset_reply_for(seg))
+        queue_rst(r->seq, r->flags.has(wire::tcp_flag::ack) ? std::optional{r->ack} : std::nullopt);
+      return;
+    case tcp::state::listen:
+      on_segment_listen(now, seg);
+      return;
+    case tcp::state::syn_sent:
+      on_segment_syn_sent(now, seg);
+      return;
+    default:
+      on_segment_synchronized(now, seg);
+      return;
+  }
+}
+
+// -----------------------------------------------------------------------------------------
+// §3.10.7.2 LISTEN
+
+template <class P>
+void connection<P>::on_segment_listen(instant now, const wire::tcp_repr& seg) {
+  using wire::tcp_flag;
+  // "first check for a RST: An incoming RST should be ignored. Return."
+  if (seg.flags.has(tcp_flag::rst)) return;
+  // "second check for an ACK: Any acknowledgment is bad if it arrives on a connection still in
+  //  the LISTEN state. An acceptable reset segment should be formed for any arriving
+  //  ACK-bearing segment. The RST should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>"
+  if (seg.flags.has(tcp_flag::ack)) {
+    queue_rst(seg.ack, std::nullopt);
+    return;
+  }
+  // "third check for a SYN"
+  if (!seg.flags.has(tcp_flag::syn)) return; // "fourth, other data or control: drop"
+  // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text should be
+  //  queued for processing later. ISS should be selected and a SYN segment sent of the form:
+  //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and SND.UNA to ISS. The
+  //  connection state should be changed to SYN-RECEIVED." Data carried by the SYN is not
+  //  acknowledged and so will be sent again by the peer (we do not implement TCP Fast Open).
+  m_irs = seg.seq;
+  m_rcv_nxt = seg.seq + 1;
+  take_syn_options(seg, false);
+  m_ts_recent_time = now;
+  // RFC 7323 §2.2: "The Window field in a segment where the SYN bit is set ... MUST NOT be scaled."
+  m_snd_wnd = seg.window;
+  m_max_snd_wnd = m_snd_wnd;
+  m_snd_wl1 = seg.seq;
+  m_snd_wl2 = m_iss;
+  m_snd_una = m_iss;
+  m_snd_nxt = m_iss; // the SYN-ACK goes out on the next poll_transmit, which moves SND.NXT
+  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
+  m_user_timer_start = now;
+  ++m_shared->stats.passive_opens;
+  set_state(tcp::state::syn_received);
+}
+
+// -----------------------------------------------------------------------------------------
+// §3.10.7.3 SYN-SENT
+
+template <class P>
+void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) {
+  using wire::tcp_flag;
+  const bool has_ack = seg.flags.has(tcp_flag::ack);
+  const bool rst = seg.flags.has(tcp_flag::rst);
+  // "first check the ACK bit: If the ACK bit is set, If SEG.ACK =< ISS or SEG.ACK > SND.NXT,
+  //  send a reset (unless the RST bit is set, if so drop the segment and return)
+  //  <SEQ=SEG.ACK><CTL=RST> and discard the segment. Return. If SND.UNA < SEG.ACK =< SND.NXT,
+  //  then the ACK is acceptable."
+  if (has_ack && (seg.ack <= m_iss || seg.ack > m_snd_nxt)) {
+    if (!rst) queue_rst(seg.ack, std::nullopt);
+    return;
+  }
+  // "second check the RST bit: ... If the ACK was acceptable, then signal to the user "error:
+  //  connection reset", drop the segment, enter CLOSED state, delete TCB, and return.
+  //  Otherwise (no ACK), drop the segment and return." (RFC 5961 §3.2 agrees: in SYN-SENT a RST
+  //  is valid when it acknowledges the SYN.)
+  if (rst) {
+    if (has_ack) {
+      ++m_shared->stats.attempt_fails;
+      enter_closed(error::connection_refused);
+    }
+    return;
+  }
+  // "fourth check the SYN bit" (the third, security, is not implemented: RFC 9293 §3.10.7.3
+  //  makes the IP security option check optional and no current network uses it.)
+  if (!seg.flags.has(tcp_flag::syn)) return; // "fifth, if neither of the SYN or RST bits is set ... drop"
+  // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ. SND.UNA should be advanced to equal
+  //  SEG.ACK (if there is an ACK), and any segments on the retransmission queue that are
+  //  thereby acknowledged should be removed."
+  m_irs = seg.seq;
+  m_rcv_nxt = seg.seq + 1;
+  take_syn_options(seg, true);
+  m_ts_recent_time = now;
+  if (has_ack) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+  m_snd_wnd = seg.window; // RFC 7323 §2.2: never scaled in a SYN
+  m_max_snd_wnd = m_snd_wnd;
+  m_snd_wl1 = seg.seq;
+  m_snd_wl2 = seg.ack;
+  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
+  if (syn_acked()) {
+    // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
+    //  form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it. Data or controls
+    //  that were queued for transmission MAY be included. ... If there are other controls or
+    //  text in the segment, then continue processing at the sixth step below where the URG
+    //  bit is checked; otherwise, return."
+    set_state(tcp::state::established);
+    on_handshake_complete();
+    raise(event::connected);
+    raise(event::writable);
+    m_ack_now = true;
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    process_text(now, seg, seg.seq + 1, seg.payload);
+  } else {
+    // Simultaneous open: "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+    //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it. Set the variables: SND.WND <- SEG.WND,
+    //  SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK." Text in the SYN is dropped (see LISTEN).
+    set_state(tcp::state::syn_received);
+    m_rtx_due = true;
+  }
+}
+
+/// Takes the options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2-3, RFC 2018 §2).
+/// `we_offered`: this is the answer to our SYN (so we offered every option our config enables).
+template <class P>
+void connection<P>::take_syn_options(const wire::tcp_repr& syn, bool we_offered) {
+  (void)we_offered; // our SYN offers exactly what m_cfg enables; an option is on when both sent it
+  const auto& o = syn.options;
+  // RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP
+  // implementations MUST assume a default send MSS of 536 (576 - 40) for IPv4". A tiny MSS
+  // would make us send floods of tiny segments (CVE-2019-11479); like Linux, clamp it to 64.
+  m_peer_mss = std::max<std::uint16_t>(o.mss.value_or(536), 64);
+  // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option. §2.3: "If a
+  // Window Scale option is received with a shift.cnt value larger than 14, the TCP SHOULD log
+  // the error but MUST use 14 instead of the specified value."
+  m_wscale_ok = m_cfg.window_scaling && o.window_scale.has_value();
+  m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*o.window_scale, 14) : 0;
+  m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
+  // RFC 2018 §2: SACK may be used when both sides sent SACK-permitted.
+  m_sack_ok = m_cfg.sack && o.sack_permitted;
+  // RFC 7323 §3.2: timestamps are used when both SYNs carried them.
+  m_ts_ok = m_cfg.timestamps && o.timestamps.has_value();
+  if (m_ts_ok) m_ts_recent = o.timestamps->tsval;
+  m_cc.set_smss(effective_mss_base());
+}
+
+// -----------------------------------------------------------------------------------------
+// §3.10.7.4 Other states (SYN-RECEIVED and the synchronized states)
+
+/// "There are four cases for the acceptability test for an incoming segment:
+///   Segment Length  Receive Window  Test
+///   0               0               SEG.SEQ = RCV.NXT
+///   0               >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+///   >0              0               not acceptable
+///   >0              >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+///                                   or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND"
+/// and "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
+/// made to accept valid ACKs, URGs, and RSTs": a segment at exactly RCV.NXT passes, and its
+/// text is trimmed away later.
+template <class P>
+auto connection<P>::segment_acceptable(const wire::tcp_repr& seg) const -> bool {
+  const auto len = seg.segment_len();
+  const auto wnd = rcv_wnd();
+  if (wnd == 0) return seg.seq == m_rcv_nxt;
+  const auto end = m_rcv_nxt + wnd;
+  if (len == 0) return wire::in_range(m_rcv_nxt, seg.seq, end);
+  return wire::in_range(m_rcv_nxt, seg.seq, end) || wire::in_range(m_rcv_nxt, seg.seq + (len - 1), end);
+}
+
+template <class P>
+void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& seg) {
+  using wire::tcp_flag;
+  const bool rst = seg.flags.has(tcp_flag::rst);
+  const bool syn = seg.flags.has(tcp_flag::syn);
+
+  // RFC 7323 §5.3 PAWS, R1: "If there is a Timestamps option in the arriving segment,
+  // SEG.TSval < TS.Recent, TS.Recent is valid (see later discussion), and the RST bit is not
+  // set, then treat the arriving segment as not acceptable: Send an acknowledgment in reply as
+  // specified in [RFC0793], page 69 and drop the segment." §5.5: TS.Recent is invalid after 24
+  // days of idleness.
+  if (m_ts_ok && seg.options.timestamps && !rst) {
+    const auto behind = static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) < 0;
+    if (behind && now - m_ts_recent_time <= std::chrono::hours{24 * 24}) {
+      ++m_shared->stats.paws_rejected;
+      m_ack_now = true;
+      return;
+    }
+  }
+
+  // "first check sequence number"
+  if (!segment_acceptable(seg)) {
+    ++m_shared->stats.out_of_window;
+    // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
+    //  (unless the RST bit is set, if so drop the segment and return): <SEQ=SND.NXT>
+    //  <ACK=RCV.NXT><CTL=ACK>. After sending the acknowledgment, drop the unacceptable segment
+    //  and return."
+    if (rst) return;
+    if (m_state == tcp::state::syn_received && syn && seg.seq == m_irs) {
+      // The peer did not get our SYN-ACK and sent its SYN again: send the SYN-ACK again
+      // (an ACK alone would not carry our SYN).
+      m_rtx_due = true;
+      return;
+    }
+    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin)) {
+      // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
+      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+    }
+    m_ack_now = true;
+    return;
+  }
+
+  // RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent then SEG.TSval is
+  // copied to TS.Recent; otherwise, it is ignored."
+  if (m_ts_ok && seg.options.timestamps && seg.seq <= m_last_ack_sent &&
+      static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) >= 0) {
+    m_ts_recent = seg.options.timestamps->tsval;
+    m_ts_recent_time = now;
+  }
+
+  // "second check the RST bit". RFC 5961 §3.2: "1) If the RST bit is set and the sequence
+  // number is outside the current receive window, silently drop the segment." (done above)
+  // "2) If the RST bit is set and the sequence number exactly matches the next expected
+  // sequence number (RCV.NXT), then TCP MUST reset the connection. 3) If the RST bit is set and
+  // the sequence number does not exactly match the next expected sequence value, yet is within
+  // the current receive window, TCP MUST send an acknowledgment (challenge ACK)".
+  if (rst) {
+    if (seg.seq != m_rcv_nxt) {
+      send_challenge_ack(now);
+      return;
+    }
+    switch (m_state) {
+      case tcp::state::syn_received:
+        // "If this connection was initiated with a passive OPEN (i.e., came from the LISTEN
+        //  state), then return this connection to LISTEN state and return. ... If this
+        //  connection was initiated with an active OPEN (i.e., came from SYN-SENT state), then
+        //  the connection was refused; signal the user "connection refused"." Our listener
+        //  stays in LISTEN by itself; this embryonic connection just ends.
+        ++m_shared->stats.attempt_fails;
+        enter_closed(m_active_open ? error::connection_refused : error::none);
+        return;
+      case tcp::state::established:
+      case tcp::state::fin_wait_1:
+      case tcp::state::fin_wait_2:
+      case tcp::state::close_wait:
+        // "If the RST bit is set, then any outstanding RECEIVEs and SEND should receive "reset"
+        //  responses. All segment queues should be flushed. Users should also receive an
+        //  unsolicited general "connection reset" signal. Enter the CLOSED state, delete the
+        //  TCB, and return."
+        ++m_shared->stats.estab_resets;
+        enter_closed(error::connection_reset);
+        return;
+      default:
+        // CLOSING, LAST-ACK, TIME-WAIT: "If the RST bit is set, then enter the CLOSED state,
+        // delete the TCB, and return." (RFC 1337's TIME-WAIT assassination hazard is accepted,
+        // as in RFC 9293 and Linux's default.)
+        enter_closed(error::none);
+        return;
+    }
+  }
+
+  // "third check security" — not implemented (see SYN-SENT).
+
+  // "fourth, check the SYN bit"
+  if (syn) {
+    if (m_state == tcp::state::syn_received && !m_active_open) {
+      // "If the connection was initiated with a passive OPEN, then return this connection to
+      //  the LISTEN state and return." The listener is still listening; this embryo ends.
+      enter_closed(error::none);
+      return;
+    }
+    // RFC 5961 §4.2 (RFC 9293 synchronized states): "If the SYN bit is set, irrespective of the
+    // sequence number, TCP endpoints MUST send a "challenge ACK" to the remote peer".
+    send_challenge_ack(now);
+    return;
+  }
+
+  // "fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
+  if (!seg.flags.has(tcp_flag::ack)) return;
+  if (!process_ack(now, seg)) return;
+
+  // Any acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6).
+  m_keepalive_sent = 0;
+  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+
+  // "sixth, check the URG bit": urgent data is delivered inline and the pointer is ignored
+  // (RFC 6093 §6: "new applications SHOULD NOT employ the TCP urgent mechanism").
+
+  // "seventh, process the segment text" and "eighth, check the FIN bit"
+  process_text(now, seg, seg.seq, seg.payload);
+}
+
+template <class P>
+void connection<P>::send_challenge_ack(instant now) {
+  if (m_shared->allow_challenge_ack(now)) m_ack_now = true;
+}
+
+/// "fifth, check the ACK field" for SYN-RECEIVED and the synchronized states. Returns false
+/// when the segment must be dropped (or the connection ended).
+template <class P>
+auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool {
+  if (m_state == tcp::state::syn_received) {
+    // "SYN-RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
+    //  continue processing with the variables below set to: SND.WND <- SEG.WND, SND.WL1 <-
+    //  SEG.SEQ, SND.WL2 <- SEG.ACK. If the segment acknowledgment is not acceptable, form a
+    //  reset segment <SEQ=SEG.ACK><CTL=RST> and send it."
+    if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
+      queue_rst(seg.ack, std::nullopt);
+      return false;
+    }
+    on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+    m_snd_wnd = std::uint32_t{seg.window} << m_snd_wscale;
+    m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
+    m_snd_wl1 = seg.seq;
+    m_snd_wl2 = seg.ack;
+    set_state(tcp::state::established);
+    on_handshake_complete();
+    raise(event::connected);
+    raise(event::writable);
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    return true;
+  }
+
+  // RFC 5961 §5.2: "the ACK value is considered acceptable only if it is in the range of
+  // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming segments whose ACK value
+  // doesn't satisfy the above condition MUST be discarded and an ACK sent back." The ACK is a
+  // challenge ACK, rate-limited by §7.
+  if (seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd) {
+    ++m_shared->stats.bad_acks;
+    send_challenge_ack(now);
+    return false;
+  }
+
+  const auto scaled_wnd = std::uint32_t{seg.window} << m_snd_wscale;
+  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": "(a) the receiver of the ACK has outstanding data,
+  // (b) the incoming acknowledgment carries no data, (c) the SYN and FIN bits are both off,
+  // (d) the acknowledgment number is equal to the greatest acknowledgment received on the given
+  // connection (TCP.UNA from [RFC793]) and (e) the advertised window in the incoming
+  // acknowledgment equals the advertised window in the last incoming acknowledgment."
+  const bool dup_ack = flight_size() > 0 && seg.payload.empty() && !seg.flags.has(wire::tcp_flag::fin) &&
+                       seg.ack == m_snd_una && scaled_wnd == m_snd_wnd;
+
+  // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
+  //  retransmission queue that are thereby entirely acknowledged are removed. Users should
+  //  receive positive acknowledgments for buffers that have been SENT and fully acknowledged"
+  // "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be ignored."
+  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+  update_send_window(seg);
+  detect_loss(now, seg, dup_ack);
+
+  switch (m_state) {
+    case tcp::state::fin_wait_1:
+      // "In addition to the processing for the ESTABLISHED state, if the FIN segment is now
+      //  acknowledged, then enter FIN-WAIT-2 and continue processing in that state."
+      if (fin_acked()) {
+        set_state(tcp::state::fin_wait_2);
+        if (m_read_closed) m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+      }
+      break;
+    case tcp::state::closing:
+      // "In addition to the processing for the ESTABLISHED state, if the ACK acknowledges our
+      //  FIN, then enter the TIME-WAIT state; otherwise, ignore the segment."
+      if (fin_acked()) {
+        m_timers.clear_all();
+        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+        set_state(tcp::state::time_wait);
+        raise(event::closed);
+      }
+      break;
+    case tcp::state::last_ack:
+      // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our
+      //  FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return."
+      if (fin_acked()) {
+        enter_closed(error::none);
+        return false;
+      }
+      break;
+    case tcp::state::time_wait:
+      // "The only thing that can arrive in this state is a retransmission of the remote FIN.
+      //  Acknowledge it, and restart the 2 MSL timeout." (The FIN is handled below.)
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+/// SND.UNA advanced by `acked` (> 0): drop acknowledged bytes, sample the RTT, run congestion
+/// control, and restart or stop the retransmission timer.
+template <class P>
+void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked) {
+  take_rtt_sample(now, seg);
+  const auto new_una = seg.ack;
+  if (new_una > m_snd_buf_seq) {
+    const auto n = std::min<std::size_t>(static_cast<std::size_t>(new_una - m_snd_buf_seq), m_sndbuf.size());
+    m_sndbuf.discard(n);
+    m_snd_buf_seq += static_cast<std::uint32_t>(n);
+    if (n > 0) raise(event::writable);
+    if (m_sndbuf.empty()) m_sndbuf.release();
+  }
+  const auto flight_before = flight_size();
+  m_snd_una = new_una;
+  if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
+  if (m_high_rxt < m_snd_una) m_high_rxt = m_snd_una;
+  m_scoreboard.on_cumulative_ack(m_snd_una);
+  m_retries = 0;
+  m_dup_acks = 0;
+
+  if (m_in_recovery) {
+    if (m_snd_una >= m_recover) {
+      // RFC 6582 §3.2 step 6 / RFC 6675 §5: "When a full ACK is received, exit fast recovery"
+      m_in_recovery = false;
+      m_cc.on_recovery_exit(now, flight_size());
+    } else if (!m_sack_ok) {
+      // RFC 6582 §3.2 step 5, partial ACK: "retransmit the first unacknowledged segment ...
+      // deflate the congestion window by the amount of new data acknowledged ... If the
+      // partial ACK acknowledges at least one SMSS of new data, then add back SMSS bytes"
+      m_cc.on_partial_ack(now, acked);
+      m_rtx_due = true;
+    }
+  } else if (syn_acked() && acked > 0) {
+    if (m_rto_recovery && m_snd_una >= m_recover) m_rto_recovery = false;
+    m_cc.on_ack(now, acked, std::nullopt, flight_before);
+  }
+
+  // RFC 6298 §5.2: "When all outstanding data has been acknowledged, turn off the
+  // retransmission timer." §5.3: "When an ACK is received that acknowledges new data, restart
+  // the retransmission timer so that it will expire after RTO seconds".
+  if (m_snd_una == m_snd_nxt) {
+    m_timers.clear(timer_kind::retransmit);
+    m_user_timer_start = instant{};
+    m_rto_recovery = false;
+  } else {
+    arm_retransmit(now);
+    m_user_timer_start = now;
+  }
+}
+
+/// RFC 6298 §3 / Karn's algorithm: "RTT samples MUST NOT be made using segments that were
+/// retransmitted (and thus for which it is ambiguous whether the reply was for the first
+/// instance of the packet or a later instance)." One segment is timed at a time; any
+/// retransmission cancels the measurement.
+template <class P>
+void connection<P>::take_rtt_sample(instant now, const wire::tcp_repr& seg) {
+  if (const auto sample = m_sampler.on_ack(seg.ack, now)) m_rtt.on_sample(*sample);
+}
+
+/// §3.10.7.4 ESTABLISHED, fifth step: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+/// should be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+/// set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+template <class P>
+void connection<P>::update_send_window(const wire::tcp_repr& seg) {
+  if (!(m_snd_una <= seg.ack && seg.ack <= m_snd_nxt)) return;
+  if (!(m_snd_wl1 < seg.seq || (m_snd_wl1 == seg.seq && m_snd_wl2 <= seg.ack))) return;
+  m_snd_wnd = std::uint32_t{seg.window} << m_snd_wscale;
+  m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
+  m_snd_wl1 = seg.seq;
+  m_snd_wl2 = seg.ack;
+  if (m_snd_wnd > 0 && m_timers.is_set(timer_kind::persist)) {
+    m_timers.clear(timer_kind::persist);
+    m_persist_backoff = 0;
+  }
+}
+
+/// Loss detection: duplicate ACKs (RFC 5681 §3.2) and the SACK scoreboard (RFC 6675 §5).
+template <class P>
+void connection<P>::detect_loss(instant now, const wire::tcp_repr& seg, bool dup_ack) {
+  if (m_sack_ok && seg.options.sack_count > 0) {
+    m_scoreboard.update(m_snd_una, m_snd_nxt,
+                        std::span<const wire::sack_block>{seg.options.sack.data(), seg.options.sack_count});
+  }
+  if (dup_ack) {
+    ++m_shared->stats.dup_acks_in;
+    ++m_dup_acks;
+  }
+  if (m_in_recovery) {
+    // RFC 5681 §3.2 step 4 / RFC 6582 §3.2 step 4: "For each additional duplicate ACK received
+    // (after the third), cwnd MUST be incremented by SMSS." With SACK, RFC 6675's pipe replaces
+    // the inflation.
+    if (dup_ack && !m_sack_ok) m_cc.on_recovery_dup_ack(now);
+    return;
+  }
+  if (m_rto_recovery || flight_size() == 0) return;
+  // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(SND.UNA)" starts recovery ... "If no previous
+  // loss event has occurred on the connection or the cumulative acknowledgment point is beyond
+  // the last value of RecoveryPoint". RFC 6582 §3.2 step 2 guards the same way with "recover".
+  const bool lost = m_dup_acks >= 3 || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
+  if (!lost) return;
+  if (m_recover_valid && m_snd_una <= m_recover) return;
+  m_in_recovery = true;
+  m_recover = m_snd_nxt; // RecoveryPoint = HighData
+  m_recover_valid = true;
+  m_high_rxt = m_snd_una;
+  ++m_shared->stats.fast_retransmits;
+  m_cc.on_congestion_event(now, flight_size());
+  // RFC 5681 §3.2 step 3: without SACK, "cwnd = ssthresh + 3*SMSS" inflates the window by
+  // the three segments that left the network; RFC 6675's pipe accounts for them instead.
+  if (!m_sack_ok) {
+    for (int i = 0; i < 3; ++i) m_cc.on_recovery_dup_ack(now);
+  }
+  // RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4.2): retransmit the first segment presumed lost.
+  m_rtx_due = true;
+}
+
+/// "seventh, process the segment text" and "eighth, check the FIN bit". `seq` is the sequence
+/// number of payload[0] (after a SYN it is SEG.SEQ + 1).
+template <class P>
+void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload) {
+  const bool fin = seg.flags.has(wire::tcp_flag::fin);
+  // The sequence number just past the text; the FIN, if any, sits there.
+  const seq_number text_end = seq + static_cast<std::uint32_t>(payload.size());
+
+  // "ESTABLISHED STATE, FIN-WAIT-1 STATE, FIN-WAIT-2 STATE: ... deliver segment text to user
+  //  RECEIVE buffers." "CLOSE-WAIT STATE, CLOSING STATE, LAST-ACK STATE, TIME-WAIT STATE: This
+  //  should not occur since a FIN has been received from the remote side. Ignore the segment
+  //  text."
+  const bool text_allowed =
+      in_state(m_state, tcp::state::established | tcp::state::fin_wait_1 | tcp::state::fin_wait_2);
+  if (!payload.empty() && text_allowed) {
+    if (m_read_closed) {
+      // RFC 1122 §4.2.2.13: data after CLOSE -> RST.
+      ++m_shared->stats.data_after_close;
+      queue_rst(m_snd_nxt, std::nullopt);
+      enter_closed(error::connection_aborted);
+      return;
+    }
+    // Trim what we already have (a retransmission overlapping RCV.NXT).
+    if (seq < m_rcv_nxt) {
+      const auto skip = static_cast<std::size_t>(m_rcv_nxt - seq);
+      payload = skip >= payload.size() ? bytes_view{} : payload.subspan(skip);
+      seq = m_rcv_nxt;
+    }
+    if (payload.empty()) {
+      // Only old data: acknowledge at once so the sender learns (RFC 5681 §4.2: "an immediate
+      // ACK" for out-of-order or duplicate data).
+      ++m_shared->stats.dup_data_in;
+      m_ack_now = true;
+    } else {
+      m_rcv_mss = std::max<std::uint16_t>(m_rcv_mss,
+                                          static_cast<std::uint16_t>(std::min<std::size_t>(payload.size(), m_cfg.mss)));
+      const auto offset = static_cast<std::size_t>(seq - m_rcv_nxt);
+      const auto space = m_rcvbuf.free_space();
+      if (offset >= space) {
+        // Beyond our buffer (possible only by a few bytes of window-scale rounding): drop it.
+        m_ack_now = true;
+      } else {
+        payload = payload.first(std::min(payload.size(), space - offset));
+        if (offset == 0) {
+          const auto n = m_rcvbuf.enqueue(payload);
+          // Out-of-order data that is now contiguous becomes readable too.
+          std::size_t extra = 0;
+          if (!m_ooo.empty()) {
+            (void)m_ooo.add(0, n);
+            const auto total = m_ooo.remove_front();
+            extra = total > n ? total - n : 0;
+            m_rcvbuf.commit(extra);
+            // RFC 5681 §4.2: "an immediate ACK ... when the incoming segment fills in all or
+            // part of a gap in the sequence space."
+            m_ack_now = true;
+          }
+          m_rcv_nxt += static_cast<std::uint32_t>(n + extra);
+          raise(event::readable);
+          schedule_ack(now, n, true);
+        } else {
+          // Out of order: keep it (bounded by the buffer and the assembler's range count) and
+          // send a duplicate ACK at once, with SACK blocks (RFC 5681 §4.2, RFC 2018 §4).
+          const auto written = m_rcvbuf.write_at(offset, payload);
+          if (m_ooo.add(offset, written) == add_result::added) {
+            ++m_shared->stats.ooo_segs_in;
+          } else {
+            ++m_shared->stats.ooo_dropped;
+          }
+          m_ack_now = true;
+        }
+      }
+    }
+  }
+
+  // "eighth, check the FIN bit": a FIN counts only when everything before it has arrived.
+  if (fin && in_state(m_state, tcp::state::syn_received | synchronized_states)) {
+    if (text_end == m_rcv_nxt) {
+      process_fin(now);
+    } else if (text_end > m_rcv_nxt && text_allowed) {
+      m_ooo_fin = text_end; // processed once the hole before it fills
+      m_ack_now = true;
+    }
+  }
+  if (m_ooo_fin && *m_ooo_fin == m_rcv_nxt && !m_fin_received) process_fin(now);
+}
+
+/// "If the FIN bit is set, signal the user "connection closing" and return any pending
+/// RECEIVEs with same message, advance RCV.NXT over the FIN, and send an acknowledgment for the
+/// FIN."
+template <class P>
+void connection<P>::process_fin(instant now) {
+  if (!m_fin_received) {
+    m_rcv_nxt += 1;
+    m_fin_received = true;
+    m_ooo_fin.reset();
+    raise(event::readable);
+  }
+  m_ack_now = true;
+  switch (m_state) {
+    case tcp::state::syn_received:
+    case tcp::state::established:
+      // "Enter the CLOSE-WAIT state."
+      set_state(tcp::state::close_wait);
+      break;
+    case tcp::state::fin_wait_1:
+      // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT, start the
+      //  time-wait timer, turn off the other timers; otherwise, enter the CLOSING state."
+      if (fin_acked()) {
+        m_timers.clear_all();
+        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+        set_state(tcp::state::time_wait);
+        raise(event::closed);
+      } else {
+        set_state(tcp::state::closing);
+      }
+      break;
+    case tcp::state::fin_wait_2:
+      // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers."
+      m_timers.clear_all();
+      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+      set_state(tcp::state::time_wait);
+      raise(event::closed);
+      break;
+    case tcp::state::time_wait:
+      // "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."
+      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+      break;
+    default:
+      break; // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state."
+  }
+}
+
+/// Delayed ACKs: RFC 5681 §4.2 "an ACK SHOULD be generated for at least every second
+/// full-sized segment, and MUST be generated within 500 ms of the arrival of the first
+/// unacknowledged packet."
+template <class P>
+void connection<P>::schedule_ack(instant now, std::size_t payload_len, bool in_order) {
+  m_unacked_bytes += static_cast<std::uint32_t>(payload_len);
+  if (!in_order || m_cfg.delayed_ack == duration::zero() || m_unacked_bytes >= 2u * m_rcv_mss) {
+    m_ack_now = true;
+    return;
+  }
+  if (!m_timers.is_set(timer_kind::delayed_ack)) m_timers.set(timer_kind::delayed_ack, now + m_cfg.delayed_ack);
+}
+
+} // namespace synack::tcp

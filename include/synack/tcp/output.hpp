@@ -1,0 +1,437 @@
+// synack/tcp/output.hpp: the output path and the timers of a connection.
+//
+// poll_transmit() decides, in this order, what leaves now:
+//   1. a queued RST (abort, or the reply to an unacceptable segment);
+//   2. retransmissions: the first unacknowledged segment (fast retransmit, partial ACK, SYN),
+//      go-back-N after an RTO (RFC 6298 §5.4), and RFC 6675 NextSeg() during SACK recovery;
+//   3. new data (and the SYN, and the FIN), within min(cwnd, peer window), with Nagle's
+//      algorithm and sender-side silly window avoidance (RFC 1122 §4.2.3.4);
+//   4. zero-window and keep-alive probes;
+//   5. an ACK, when one is owed and no segment above carried it.
+// Every segment is built from a range of the send sequence space by emit_range(), so the
+// SYN, data and the FIN share one code path; emit_ack() builds segments without text.
+#pragma once
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack::tcp {
+
+template <class P>
+template <class Emit>
+auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
+  std::size_t sent = 0;
+  if (m_reply) {
+    wire::tcp_repr r{};
+    r.src_port = m_tuple.local.port;
+    r.dst_port = m_tuple.remote.port;
+    r.seq = m_reply->seq;
+    r.flags = wire::tcp_flags{wire::tcp_flag::rst};
+    if (m_reply->ack) {
+      r.flags = r.flags | wire::tcp_flag::ack;
+      r.ack = *m_reply->ack;
+    }
+    if (!emit(tx_segment{r, {}, false})) return sent;
+    ++m_shared->stats.out_rsts;
+    ++sent;
+    m_reply.reset();
+  }
+  if (in_state(m_state, tcp::state::closed | tcp::state::listen)) return sent;
+
+  // 2. Retransmissions.
+  if (m_rtx_due) {
+    // The first unacknowledged segment: after three duplicate ACKs (RFC 5681 §3.2 step 2), a
+    // partial ACK (RFC 6582 §3.2 step 5), a SYN-ACK owed again, or an RTO of the SYN.
+    const auto n = emit_range(now, emit, m_snd_una, effective_mss_base(), true);
+    if (n == 0 && m_snd_una != m_snd_nxt) return sent; // the link is full: try again later
+    m_rtx_due = false;
+    if (n > 0) {
+      ++sent;
+      if (m_high_rxt < m_snd_una + n) m_high_rxt = m_snd_una + n;
+    }
+  }
+  if (m_rto_recovery) {
+    // RFC 6298 §5.4 and RFC 5681 §3.1: after an RTO the window restarts from one segment and
+    // the unacknowledged data is sent again in order as the window opens (go-back-N), skipping
+    // what the receiver SACKed.
+    while (m_rtx_nxt < m_snd_nxt && static_cast<std::uint32_t>(m_rtx_nxt - m_snd_una) < cwnd()) {
+      if (m_sack_ok) {
+        const auto next = m_scoreboard.next_unsacked(m_rtx_nxt, m_snd_nxt);
+        if (next >= m_snd_nxt) {
+          m_rtx_nxt = m_snd_nxt;
+          break;
+        }
+        m_rtx_nxt = next;
+      }
+      const auto limit =
+          m_sack_ok ? std::min<std::uint32_t>(
+                          effective_mss_base(),
+                          static_cast<std::uint32_t>(m_scoreboard.sacked_after(m_rtx_nxt, m_snd_nxt) - m_rtx_nxt))
+                    : effective_mss_base();
+      const auto n = emit_range(now, emit, m_rtx_nxt, limit, true);
+      if (n == 0) return sent;
+      m_rtx_nxt += n;
+      ++sent;
+    }
+  } else if (m_in_recovery && m_sack_ok) {
+    // RFC 6675 §5 step (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one or more
+    // segments as follows: (C.1) The scoreboard MUST be queried via NextSeg () for the
+    // sequence number range of the next segment to transmit (if any)".
+    const auto mss = effective_mss_base();
+    while (true) {
+      const auto pipe = m_scoreboard.pipe(m_snd_una, m_snd_nxt, m_high_rxt);
+      if (cwnd() < pipe + mss) break;
+      const auto next = m_scoreboard.next_seg(m_snd_una, m_snd_nxt, m_high_rxt, mss);
+      if (!next || next->start >= m_snd_nxt) break; // rule 2 (new data) is the path below
+      const auto n = emit_range(now, emit, next->start, std::min<std::uint32_t>(mss, next->length), true);
+      if (n == 0) return sent;
+      // (C.2) "If any of the data octets sent in (C.1) are below HighData, HighRxt MUST be set
+      // to the highest sequence number of the retransmitted segment"
+      if (m_high_rxt < next->start + n) m_high_rxt = next->start + n;
+      ++sent;
+    }
+  }
+
+  // 3. New data, the SYN and the FIN.
+  const auto mss = effective_mss_base();
+  while (has_unsent() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
+    const auto allowance = new_data_allowance(now);
+    const auto unsent = static_cast<std::uint32_t>(send_end() - m_snd_nxt);
+    auto len = std::min({unsent, allowance, std::uint32_t{mss}});
+    if (len == 0) break;
+    if (syn_acked() && len < mss) {
+      const bool all_of_it = len == unsent;
+      const bool in_flight = m_snd_nxt != m_snd_una;
+      // RFC 1122 §4.2.3.4: send "(a) if a maximum-sized segment can be sent; (b) if data is
+      // pushed and all queued data can be sent now; or (c) if at least a fraction Fs of the
+      // maximum window can be sent" (Fs = 1/2), and Nagle's algorithm: "If there is
+      // unacknowledged data ..., the sending TCP buffers all user data ... until the
+      // outstanding data has been acknowledged or until the TCP can send a full-sized segment".
+      // A queued FIN turns Nagle off for the last segment, as in Linux.
+      bool ok = false;
+      if (all_of_it)
+        ok = m_cfg.nodelay || !in_flight || m_fin_queued || m_persist_probe_due;
+      else
+        ok = len >= m_max_snd_wnd / 2;
+      if (!ok) break;
+    }
+    if (m_snd_nxt == m_snd_una && m_last_send != instant{} && now - m_last_send > m_rtt.rto()) {
+      // RFC 5681 §4.1: "a TCP SHOULD set cwnd to no more than RW before beginning transmission
+      // if the TCP has not sent data in an interval exceeding the retransmission timeout."
+      m_cc.on_idle_restart(now, now - m_last_send, m_rtt.rto());
+      len = std::min(len, new_data_allowance(now));
+      if (len == 0) break;
+    }
+    const bool first_flight = m_snd_nxt == m_snd_una;
+    const auto n = emit_range(now, emit, m_snd_nxt, len, false);
+    if (n == 0) return sent;
+    if (first_flight && m_user_timer_start == instant{}) m_user_timer_start = now;
+    m_snd_nxt += n;
+    ++sent;
+  }
+  // Data waiting on a zero (or too small) window with nothing in flight: the persist timer
+  // makes sure it moves eventually (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.4 (d)).
+  if (syn_acked() && has_unsent() && m_snd_nxt == m_snd_una && !m_timers.is_set(timer_kind::persist)) {
+    const auto backoff = m_rtt.rto() * (1 << std::min<int>(m_persist_backoff, 10));
+    m_timers.set(timer_kind::persist, now + std::clamp<duration>(backoff, m_cfg.rto_min, m_cfg.rto_max));
+    if (m_user_timer_start == instant{}) m_user_timer_start = now;
+  }
+  m_persist_probe_due = false;
+
+  // 4. Probes: "<SEQ=SND.UNA-1><ACK=RCV.NXT>" with no data is outside the peer's window, so
+  // it answers with an ACK that carries its current window (RFC 1122 §4.2.3.6; Linux probes a
+  // zero window the same way).
+  if (m_zero_window_probe_due) {
+    if (!emit_ack(now, emit, m_snd_una - 1)) return sent;
+    m_zero_window_probe_due = false;
+    ++m_shared->stats.zero_window_probes;
+    ++sent;
+  }
+  if (m_keepalive_probe_due) {
+    if (!emit_ack(now, emit, m_snd_una - 1)) return sent;
+    m_keepalive_probe_due = false;
+    ++m_shared->stats.keepalive_probes;
+    ++sent;
+  }
+
+  // 5. An ACK still owed.
+  if (m_window_update_check) {
+    m_window_update_check = false;
+    if (should_send_window_update()) m_ack_now = true;
+  }
+  if (m_ack_now && in_state(m_state, tcp::state::syn_received | synchronized_states)) {
+    if (m_state == tcp::state::syn_received && !syn_acked()) {
+      // Our SYN is still unacknowledged: any ACK we owe is the SYN-ACK itself.
+      if (emit_range(now, emit, m_iss, 0, true) > 0) ++sent;
+    } else if (emit_ack(now, emit, m_snd_nxt)) {
+      ++sent;
+    }
+  }
+  return sent;
+}
+
+/// Builds and emits the segment starting at `from` with at most `max_len` bytes of data (the
+/// SYN or FIN is added when the range reaches it). Returns the sequence space it covered
+/// (0 when there was nothing to send or `emit` refused it).
+template <class P>
+template <class Emit>
+auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::uint32_t max_len, bool rtx)
+    -> std::uint32_t {
+  const bool syn = from == m_iss && !syn_acked();
+  const seq_number data_from = syn ? from + 1 : from;
+  const auto available = data_end() > data_from ? static_cast<std::uint32_t>(data_end() - data_from) : 0u;
+  std::uint32_t len = syn ? 0 : std::min(available, max_len); // no data rides on our SYN
+  bool fin = !syn && m_fin_queued && data_from + len == fin_seq();
+  if (!syn && len == 0 && !fin) return 0;
+
+  tx_segment seg;
+  seg.repr = build_header(now, from, syn, fin);
+  // Never exceed the peer's MSS: "Eff.snd.MSS" counts the options this segment carries.
+  const auto mss = std::min(m_peer_mss ? m_peer_mss : m_cfg.mss, m_cfg.mss);
+  const auto options = static_cast<std::uint32_t>(seg.repr.header_len() - 20);
+  const auto max_payload = mss > options ? mss - options : 1u;
+  if (len > max_payload) {
+    len = max_payload;
+    fin = false;
+    seg.repr.flags.clear(wire::tcp_flag::fin);
+  }
+  if (len > 0) {
+    const auto spans = m_sndbuf.readable(static_cast<std::size_t>(data_from - m_snd_buf_seq), len);
+    seg.payload = {bytes_view{spans.first}, bytes_view{spans.second}};
+    // PSH on the segment that empties what we have to send (as BSD and Linux do).
+    if (data_from + len == data_end()) seg.repr.flags = seg.repr.flags | wire::tcp_flag::psh;
+  }
+  seg.retransmission = rtx;
+  if (!emit(static_cast<const tx_segment&>(seg))) return 0;
+
+  const auto seg_len = len + (syn ? 1u : 0u) + (fin ? 1u : 0u);
+  m_sampler.on_send(from + seg_len, now, rtx);
+  if (rtx) {
+    ++m_shared->stats.retrans_segs;
+    ++m_retransmitted;
+  } else {
+    ++m_shared->stats.out_segs;
+  }
+  if (seg.repr.flags.has(wire::tcp_flag::ack)) {
+    m_last_ack_sent = m_rcv_nxt;
+    m_ack_now = false;
+    m_unacked_bytes = 0;
+    m_timers.clear(timer_kind::delayed_ack);
+  }
+  if (len > 0) m_last_send = now;
+  // RFC 6298 §5.1: "Every time a packet containing data is sent (including a retransmission),
+  // if the timer is not running, start it running so that it will expire after RTO seconds".
+  if (!m_timers.is_set(timer_kind::retransmit)) arm_retransmit(now);
+  m_timers.clear(timer_kind::persist);
+  return seg_len;
+}
+
+template <class P>
+template <class Emit>
+auto connection<P>::emit_ack(instant now, Emit& emit, seq_number seq) -> bool {
+  tx_segment seg;
+  seg.repr = build_header(now, seq, false, false);
+  if (!emit(static_cast<const tx_segment&>(seg))) return false;
+  ++m_shared->stats.out_segs;
+  m_last_ack_sent = m_rcv_nxt;
+  m_ack_now = false;
+  m_unacked_bytes = 0;
+  m_timers.clear(timer_kind::delayed_ack);
+  return true;
+}
+
+/// The header of a segment at `seq`: ACK (once we know IRS), window, and options.
+template <class P>
+auto connection<P>::build_header(instant now, seq_number seq, bool syn, bool fin) -> wire::tcp_repr {
+  wire::tcp_repr r{};
+  r.src_port = m_tuple.local.port;
+  r.dst_port = m_tuple.remote.port;
+  r.seq = seq;
+  wire::tcp_flags flags{};
+  if (m_state != tcp::state::syn_sent) {
+    flags = flags | wire::tcp_flag::ack;
+    r.ack = m_rcv_nxt;
+  }
+  if (syn) {
+    flags = flags | wire::tcp_flag::syn;
+    // Our SYN offers what the config enables; a SYN-ACK answers only what the peer offered.
+    const bool answering = m_state != tcp::state::syn_sent;
+    r.options.mss = m_cfg.mss;
+    if (answering ? m_wscale_ok : m_cfg.window_scaling)
+      r.options.window_scale = answering ? m_rcv_wscale : wanted_rcv_wscale();
+    r.options.sack_permitted = answering ? m_sack_ok : m_cfg.sack;
+    if (answering ? m_ts_ok : m_cfg.timestamps)
+      r.options.timestamps = wire::tcp_timestamps{tsval(now), answering ? m_ts_recent : 0u};
+    // RFC 7323 §2.2: the window in a SYN is never scaled.
+    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(rcv_space(), 65535));
+  } else {
+    r.window = window_field();
+    if (m_ts_ok) r.options.timestamps = wire::tcp_timestamps{tsval(now), m_ts_recent};
+    if (m_sack_ok && !m_ooo.empty()) {
+      // RFC 2018 §4: the first block reports the most recently received segment; with
+      // timestamps at most three blocks fit.
+      const std::size_t max_blocks = m_ts_ok ? 3 : 4;
+      const auto n = m_ooo.sack_blocks(m_rcv_nxt, std::span<wire::sack_block>{r.options.sack.data(), max_blocks});
+      r.options.sack_count = static_cast<std::uint8_t>(n);
+    }
+  }
+  if (fin) flags = flags | wire::tcp_flag::fin;
+  r.flags = flags;
+  return r;
+}
+
+/// The window field of a segment, and the new right edge it advertises.
+/// RFC 1122 §4.2.3.3 (receiver SWS avoidance): the right edge moves only "when it can be moved
+/// forward by at least min(Fr * RCV.BUFF, Eff.snd.MSS)" (Fr = 1/2). RFC 9293 §3.8.6.2.2: the
+/// edge is never moved back (no shrinking), even when window-scale rounding would.
+template <class P>
+auto connection<P>::window_field() -> std::uint16_t {
+  const auto space = rcv_space();
+  seq_number edge = m_rcv_nxt + space;
+  if (edge > m_rcv_adv) {
+    const auto threshold = std::min<std::uint32_t>(m_cfg.recv_buffer / 2, m_rcv_mss);
+    if (static_cast<std::uint32_t>(edge - m_rcv_adv) < threshold && m_rcv_adv > m_rcv_nxt) edge = m_rcv_adv;
+  }
+  if (edge < m_rcv_adv) edge = m_rcv_adv;
+  const auto wnd = static_cast<std::uint32_t>(edge - m_rcv_nxt);
+  auto field = std::min<std::uint32_t>(wnd >> m_rcv_wscale, 65535);
+  if (m_rcv_nxt + (field << m_rcv_wscale) < m_rcv_adv && field < 65535) ++field; // rounding must not shrink
+  m_rcv_adv = m_rcv_nxt + (field << m_rcv_wscale);
+  return static_cast<std::uint16_t>(field);
+}
+
+/// Whether reading opened the window enough to tell the peer now (RFC 1122 §4.2.3.3), rather
+/// than waiting for the next segment: the edge moves by the SWS threshold, and the window we
+/// last advertised is less than half of what we could offer (as Linux decides).
+template <class P>
+auto connection<P>::should_send_window_update() const -> bool {
+  if (!in_state(m_state, tcp::state::established | tcp::state::fin_wait_1 | tcp::state::fin_wait_2)) return false;
+  const auto current = rcv_wnd();
+  const auto possible = rcv_space();
+  if (possible <= current) return false;
+  const auto threshold = std::min<std::uint32_t>(m_cfg.recv_buffer / 2, m_rcv_mss);
+  return possible - current >= threshold && current <= possible / 2;
+}
+
+/// Bytes of new sequence space we may send now: min(cwnd - flight, SND.UNA + SND.WND -
+/// SND.NXT) (RFC 5681 §3.1, RFC 9293 §3.8.6). Before our SYN is acknowledged only the SYN.
+template <class P>
+auto connection<P>::new_data_allowance(instant now) const -> std::uint32_t {
+  (void)now;
+  if (!syn_acked()) return m_snd_nxt == m_iss ? 1u : 0u;
+  const auto window_end = m_snd_una + m_snd_wnd;
+  const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
+  const auto flight =
+      (m_in_recovery && m_sack_ok) ? m_scoreboard.pipe(m_snd_una, m_snd_nxt, m_high_rxt) : flight_size();
+  const auto cw = cwnd();
+  const auto cwnd_avail = cw > flight ? cw - flight : 0u;
+  auto allowance = std::min(wnd_avail, cwnd_avail);
+  // The FIN needs one sequence number but no window space.
+  if (allowance == 0 && m_fin_queued && m_snd_nxt == fin_seq() && cwnd_avail > 0) allowance = 1;
+  if (m_persist_probe_due && allowance == 0 && wnd_avail > 0) allowance = wnd_avail; // SWS override
+  return allowance;
+}
+
+template <class P>
+void connection<P>::arm_retransmit(instant now) {
+  m_timers.set(timer_kind::retransmit, now + m_rtt.rto());
+}
+
+// -----------------------------------------------------------------------------------------
+// Timers
+
+template <class P>
+void connection<P>::on_timeout(instant now) {
+  if (m_timers.take_expired(timer_kind::close, now)) {
+    // TIME_WAIT: "If the time-wait timeout expires on a connection, delete the TCB, enter the
+    // CLOSED state, and return." Also the FIN_WAIT_2 timeout.
+    enter_closed(error::none);
+    return;
+  }
+  if (m_timers.take_expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
+  if (m_state == tcp::state::closed) return;
+  if (m_timers.take_expired(timer_kind::delayed_ack, now)) m_ack_now = true;
+  if (m_timers.take_expired(timer_kind::persist, now)) on_persist_timeout(now);
+  if (m_state == tcp::state::closed) return;
+  if (m_timers.take_expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
+}
+
+/// RFC 6298 §5.4 - §5.6 and RFC 5681 §3.1 on a retransmission timeout.
+template <class P>
+void connection<P>::on_retransmit_timeout(instant now) {
+  if (m_snd_una == m_snd_nxt) return;
+  ++m_shared->stats.rto_expirations;
+  const auto limit = syn_acked() ? m_cfg.max_retries : m_cfg.syn_retries;
+  const bool user_timeout = m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
+                            now - m_user_timer_start >= m_cfg.user_timeout;
+  if (m_retries >= limit || user_timeout) {
+    ++m_shared->stats.timeouts;
+    if (!syn_acked()) ++m_shared->stats.attempt_fails;
+    enter_closed(error::timed_out);
+    return;
+  }
+  ++m_retries;
+  // (5.5) "The host MUST set RTO <- RTO * 2 ("back off the timer")."
+  m_rtt.on_timeout();
+  m_sampler.cancel();
+  if (syn_acked()) {
+    // RFC 5681 §3.1 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)" and "cwnd = 1 SMSS" (the
+    // loss window); RFC 6582 §4: recover = the highest sequence sent, so the duplicate ACKs of
+    // the retransmitted window do not start a fast retransmit.
+    m_cc.on_rto(now, flight_size());
+    m_rto_recovery = true;
+    m_rtx_nxt = m_snd_una;
+    m_in_recovery = false;
+    m_recover = m_snd_nxt;
+    m_recover_valid = true;
+    m_dup_acks = 0;
+    // RFC 2018 §8: "after a retransmit timeout the data sender SHOULD turn off all of the
+    // SACKed bits", since the receiver may have reneged.
+    m_scoreboard.clear();
+  } else {
+    // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN.
+    m_rtx_due = true;
+  }
+  // (5.6) "Start the retransmission timer, such that it expires after RTO seconds (for the
+  // value of RTO after the doubling operation outlined in 5.5)."
+  arm_retransmit(now);
+}
+
+template <class P>
+void connection<P>::on_persist_timeout(instant now) {
+  if (!has_unsent() || m_snd_nxt != m_snd_una) return;
+  if (m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
+      now - m_user_timer_start >= m_cfg.user_timeout) {
+    ++m_shared->stats.timeouts;
+    enter_closed(error::timed_out);
+    return;
+  }
+  if (m_persist_backoff < 16) ++m_persist_backoff;
+  if (m_snd_wnd == 0) {
+    m_zero_window_probe_due = true;
+  } else {
+    m_persist_probe_due = true; // RFC 1122 §4.2.3.4 (d): the SWS override timeout
+  }
+  // poll_transmit re-arms the timer while data still waits.
+}
+
+template <class P>
+void connection<P>::on_keepalive_timeout(instant now) {
+  if (!m_cfg.keepalive || !in_state(m_state, tcp::state::established | tcp::state::close_wait)) return;
+  if (m_snd_una != m_snd_nxt || has_unsent()) {
+    // Not idle: the retransmission timer watches the peer.
+    m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    return;
+  }
+  if (m_keepalive_sent >= m_cfg.keepalive_probes) {
+    // Like Linux, tell the peer (if it is still there) with a RST.
+    ++m_shared->stats.timeouts;
+    queue_rst(m_snd_nxt, std::nullopt);
+    enter_closed(error::timed_out);
+    return;
+  }
+  ++m_keepalive_sent;
+  m_keepalive_probe_due = true;
+  m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_interval);
+}
+
+} // namespace synack::tcp
