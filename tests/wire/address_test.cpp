@@ -79,7 +79,8 @@ TEST_CASE("ipv4_cidr: netmask, network, broadcast, contains, parse, format") {
   static_assert(ipv4_cidr{{10, 1, 2, 3}, 9}.netmask() == ipv4_address{255, 128, 0, 0});
   CHECK(ipv4_cidr::parse("192.0.2.1/24").value() == c);
   CHECK(ipv4_cidr::parse("0.0.0.0/0").value().prefix_len() == 0);
-  for (const char* bad : {"192.0.2.1", "192.0.2.1/", "192.0.2.1/33", "192.0.2.1/024", "192.0.2/24", "/24", "1.2.3.4/x"}) {
+  for (const char* bad :
+       {"192.0.2.1", "192.0.2.1/", "192.0.2.1/33", "192.0.2.1/024", "192.0.2/24", "/24", "1.2.3.4/x"}) {
     INFO(bad);
     auto r = ipv4_cidr::parse(bad);
     REQUIRE_FALSE(r);

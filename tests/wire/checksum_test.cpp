@@ -17,7 +17,8 @@ namespace {
 auto reference_sum(bytes_view d) -> std::uint16_t {
   std::uint32_t sum = 0;
   std::size_t i = 0;
-  for (; i + 1 < d.size(); i += 2) sum += std::to_integer<std::uint32_t>(d[i]) << 8 | std::to_integer<std::uint32_t>(d[i + 1]);
+  for (; i + 1 < d.size(); i += 2)
+    sum += std::to_integer<std::uint32_t>(d[i]) << 8 | std::to_integer<std::uint32_t>(d[i + 1]);
   if (i < d.size()) sum += std::to_integer<std::uint32_t>(d[i]) << 8;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(sum);
@@ -64,8 +65,9 @@ TEST_CASE("real TCP and ICMP checksums (veth capture)") {
     std::uint16_t checksum;
   };
   // Checksum values as tshark reports them.
-  for (auto [frame, expected_checksum] : {vec{bytes_of(captures::tcp_syn), 0xd4bd}, vec{bytes_of(captures::tcp_data), 0x840b},
-                                          vec{bytes_of(captures::tcp_rst), 0xdc05}}) {
+  for (auto [frame, expected_checksum] :
+       {vec{bytes_of(captures::tcp_syn), 0xd4bd}, vec{bytes_of(captures::tcp_data), 0x840b},
+        vec{bytes_of(captures::tcp_rst), 0xdc05}}) {
     auto ip = frame.subspan(14);
     auto seg = ip.subspan(20);
     auto src = ipv4_address::from_bytes(ip.data() + 12), dst = ipv4_address::from_bytes(ip.data() + 16);
@@ -117,7 +119,8 @@ TEST_CASE("the wide sum equals the byte-by-byte reference for every length 0..20
   // And with long runs of 0xff, which exercise every carry.
   std::fill(buf.begin(), buf.end(), std::byte{0xff});
   for (std::size_t off = 0; off < 8; ++off)
-    for (std::size_t len = 0; len <= 300; ++len) REQUIRE(ones_sum(bytes_view{buf.data() + off, len}) == reference_sum(bytes_view{buf.data() + off, len}));
+    for (std::size_t len = 0; len <= 300; ++len)
+      REQUIRE(ones_sum(bytes_view{buf.data() + off, len}) == reference_sum(bytes_view{buf.data() + off, len}));
 }
 
 TEST_CASE("checksum_accumulator gives the same sum for any split, odd pieces included") {

@@ -72,8 +72,9 @@ TEST_CASE("captured ARP request and reply parse and re-emit byte for byte") {
     bytes_view frame;
     arp_repr want;
   };
-  for (auto [frame, want] : {vec{bytes_of(captures::arp_request), arp_repr{arp_operation::request, mac_a, ip_a, {}, ip_b}},
-                             vec{bytes_of(captures::arp_reply), arp_repr{arp_operation::reply, mac_b, ip_b, mac_a, ip_a}}}) {
+  for (auto [frame, want] :
+       {vec{bytes_of(captures::arp_request), arp_repr{arp_operation::request, mac_a, ip_a, {}, ip_b}},
+        vec{bytes_of(captures::arp_reply), arp_repr{arp_operation::reply, mac_b, ip_b, mac_a, ip_a}}}) {
     parsed p;
     REQUIRE(parse_frame(frame, p));
     REQUIRE(p.arp);
@@ -125,10 +126,22 @@ TEST_CASE("ARP: other hardware/protocol types and operations are unsupported") {
   };
   auto v = base;
   arp_packet<bytes_mut> a{v};
-  SUBCASE("htype 6 (IEEE 802)") { a.set_htype(6); check(v); }
-  SUBCASE("ptype IPv6") { a.set_ptype(0x86dd); check(v); }
-  SUBCASE("hlen 8") { a.set_hlen(8); check(v); }
-  SUBCASE("plen 16") { a.set_plen(16); check(v); }
+  SUBCASE("htype 6 (IEEE 802)") {
+    a.set_htype(6);
+    check(v);
+  }
+  SUBCASE("ptype IPv6") {
+    a.set_ptype(0x86dd);
+    check(v);
+  }
+  SUBCASE("hlen 8") {
+    a.set_hlen(8);
+    check(v);
+  }
+  SUBCASE("plen 16") {
+    a.set_plen(16);
+    check(v);
+  }
   SUBCASE("short packet of another type is unsupported, not truncated") {
     a.set_htype(0x0020);
     v.resize(8);

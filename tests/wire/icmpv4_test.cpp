@@ -10,7 +10,9 @@ using namespace synack::wire::test;
 
 namespace {
 auto icmp_of(bytes_view frame) -> bytes_view { return frame.subspan(34); }
-auto parse_icmp(bytes_view b, checksum_check c = checksum_check::verify) { return icmpv4_repr::parse(icmpv4_packet<bytes_view>{b}, c); }
+auto parse_icmp(bytes_view b, checksum_check c = checksum_check::verify) {
+  return icmpv4_repr::parse(icmpv4_packet<bytes_view>{b}, c);
+}
 } // namespace
 
 TEST_SUITE_BEGIN("wire.icmpv4");

@@ -56,11 +56,12 @@ TEST_CASE("IPv4 header of a captured SYN: fields as tshark shows them") {
 }
 
 TEST_CASE("IPv4 headers of every captured packet re-emit byte for byte") {
-  for (auto frame : {bytes_of(captures::tcp_syn), bytes_of(captures::tcp_syn_ack), bytes_of(captures::tcp_data),
-                     bytes_of(captures::tcp_fin), bytes_of(captures::tcp_rst), bytes_of(captures::udp),
-                     bytes_of(captures::icmp_port_unreachable), bytes_of(captures::icmp_echo_request),
-                     bytes_of(captures::icmp_echo_reply), bytes_of(captures::icmp_echo_ttl1),
-                     bytes_of(captures::icmp_time_exceeded), bytes_of(captures::lo_rst), bytes_of(captures::lo_echo_reply)}) {
+  for (auto frame :
+       {bytes_of(captures::tcp_syn), bytes_of(captures::tcp_syn_ack), bytes_of(captures::tcp_data),
+        bytes_of(captures::tcp_fin), bytes_of(captures::tcp_rst), bytes_of(captures::udp),
+        bytes_of(captures::icmp_port_unreachable), bytes_of(captures::icmp_echo_request),
+        bytes_of(captures::icmp_echo_reply), bytes_of(captures::icmp_echo_ttl1), bytes_of(captures::icmp_time_exceeded),
+        bytes_of(captures::lo_rst), bytes_of(captures::lo_echo_reply)}) {
     auto ip = ip_of(frame);
     auto p = ipv4_packet<bytes_view>::checked(ip);
     REQUIRE(p);
@@ -97,8 +98,9 @@ TEST_CASE("IPv4: Ethernet padding after total length is ignored") {
 }
 
 TEST_CASE("IPv4: every truncation of every captured packet is `truncated`") {
-  for (auto frame : {bytes_of(captures::tcp_syn), bytes_of(captures::tcp_data), bytes_of(captures::tcp_rst),
-                     bytes_of(captures::icmp_echo_request), bytes_of(captures::icmp_time_exceeded), bytes_of(captures::udp)}) {
+  for (auto frame :
+       {bytes_of(captures::tcp_syn), bytes_of(captures::tcp_data), bytes_of(captures::tcp_rst),
+        bytes_of(captures::icmp_echo_request), bytes_of(captures::icmp_time_exceeded), bytes_of(captures::udp)}) {
     auto ip = ip_of(frame);
     for (std::size_t n = 0; n < ip.size(); ++n) {
       auto p = ipv4_packet<bytes_view>::checked(ip.first(n));
@@ -201,7 +203,8 @@ TEST_CASE("IPv4: options are skipped by IHL, never interpreted") {
   // 94 04 00 00), a NOP, an unknown option with a bogus length and an EOL: none is looked at.
   auto base = ip_of(bytes_of(captures::tcp_data));
   std::vector<std::byte> v(base.begin(), base.begin() + 20);
-  for (std::uint8_t b : std::initializer_list<std::uint8_t>{0x94, 0x04, 0x00, 0x00, 0x01, 0x99, 0x00, 0x00}) v.push_back(std::byte{b});
+  for (std::uint8_t b : std::initializer_list<std::uint8_t>{0x94, 0x04, 0x00, 0x00, 0x01, 0x99, 0x00, 0x00})
+    v.push_back(std::byte{b});
   v.insert(v.end(), base.begin() + 20, base.end());
   ipv4_packet<bytes_mut> p{v};
   p.set_header_len(28);
