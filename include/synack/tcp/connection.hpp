@@ -242,6 +242,8 @@ public:
   auto take_events() noexcept -> event_set { return std::exchange(m_events, 0); }
   /// True when output may be pending (the owner polls such connections first).
   auto wants_poll() const noexcept -> bool { return m_ack_now || m_reply.has_value() || has_unsent() || m_rtx_due; }
+  /// Whether a fast recovery (RFC 6582 / RFC 6675) is in progress.
+  auto in_recovery() const noexcept -> bool { return m_scoreboard.in_recovery(); }
 
   /// What the handshake negotiated (for tests, `ss -tin`-like printing and the trace).
   struct negotiated {
@@ -370,6 +372,20 @@ private:
   auto syn_acked() const noexcept -> bool { return m_snd_una > m_iss; }
   auto fin_acked() const noexcept -> bool { return m_fin_queued && m_snd_una == fin_seq() + 1; }
   auto flight_size() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_snd_nxt - m_snd_una); }
+  auto sack_recovery() const noexcept -> bool { return m_sack_ok && m_scoreboard.in_recovery(); }
+  /// The first byte at or after `s` the receiver has not SACKed (go-back-N skips SACKed data).
+  auto skip_sacked(seq_number s) const noexcept -> seq_number {
+    for (const auto& r : m_scoreboard.ranges())
+      if (r.left <= s && s < r.right) s = r.right;
+    return s;
+  }
+  /// How many bytes from `s` can be resent before reaching SACKed data (or SND.NXT).
+  auto unsacked_run(seq_number s) const noexcept -> std::uint32_t {
+    seq_number end = m_snd_nxt;
+    for (const auto& r : m_scoreboard.ranges())
+      if (s < r.left && r.left < end) end = r.left;
+    return end > s ? static_cast<std::uint32_t>(end - s) : 0u;
+  }
 
   /// The receive window we can offer: free space in the receive buffer.
   auto rcv_space() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_rcvbuf.free_space()); }
@@ -407,6 +423,8 @@ private:
   /// lost, the initial window used by a sender after a correctly transmitted SYN MUST be one
   /// segment consisting of at most SMSS bytes."
   void on_handshake_complete() {
+    m_scoreboard.reset(m_snd_una);
+    m_scoreboard.set_smss(effective_mss_base());
     m_rtt.on_handshake_complete(m_syn_timed_out);
     if (m_syn_timed_out)
       m_cc = congestion_type{congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()}};
@@ -425,8 +443,8 @@ private:
   void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
   void process_fin(instant now);
   void update_send_window(const wire::tcp_repr& seg);
-  void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked);
-  void detect_loss(instant now, const wire::tcp_repr& seg, bool dup_ack);
+  void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery);
+  void detect_loss(instant now, bool dup_ack);
   void take_rtt_sample(instant now, const wire::tcp_repr& seg);
   void send_challenge_ack(instant now);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
@@ -508,13 +526,14 @@ private:
   rtt_sampler m_sampler;        // Karn: times one segment at a time
   bool m_syn_timed_out = false; // our SYN (SYN-ACK) was retransmitted by the timer
   seq_number m_rtx_nxt;         // next sequence to retransmit (go-back-N after an RTO)
-  seq_number m_high_rxt;        // RFC 6675 HighRxt
+  seq_number m_rto_recover;     // SND.NXT when the RTO fired: go-back-N ends there
   bool m_rto_recovery = false;  // retransmitting from m_rtx_nxt after an RTO
-  bool m_in_recovery = false;   // fast recovery (RFC 6582 / RFC 6675)
-  seq_number m_recover;         // RFC 6582 "recover" / RFC 6675 RecoveryPoint
-  bool m_recover_valid = false;
+  std::uint32_t m_rtx_len = 0;  // length of the retransmission m_rtx_due asks for
   std::uint32_t m_dup_acks = 0;
-  sack_scoreboard<> m_scoreboard;
+  // RFC 6675 scoreboard. It also keeps the fast-recovery episode for both SACK and NewReno
+  // recovery: its recovery point is RFC 6582's "recover", and after an RTO it holds off a new
+  // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §4, RFC 6675 §5.1).
+  sack_scoreboard m_scoreboard;
   congestion_type m_cc;
   std::uint64_t m_retransmitted = 0;
 

@@ -127,7 +127,7 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
   m_rcv_nxt = seg.seq + 1;
   take_syn_options(seg, true);
   m_ts_recent_time = now;
-  if (has_ack) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+  if (has_ack) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
   m_snd_wnd = seg.window; // RFC 7323 §2.2: never scaled in a SYN
   m_max_snd_wnd = m_snd_wnd;
   m_snd_wl1 = seg.seq;
@@ -343,7 +343,7 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
       queue_rst(seg.ack, std::nullopt);
       return false;
     }
-    on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+    on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
     m_snd_wnd = std::uint32_t{seg.window} << m_snd_wscale;
     m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
     m_snd_wl1 = seg.seq;
@@ -379,9 +379,20 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
   //  retransmission queue that are thereby entirely acknowledged are removed. Users should
   //  receive positive acknowledgments for buffers that have been SENT and fully acknowledged"
   // "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be ignored."
-  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una));
+  // RFC 6675 §4 Update() on every acceptable ACK; it also ends a recovery whose point is
+  // reached. Blocks are only read when SACK was negotiated.
+  std::array<sack_block, wire::tcp_max_sack_blocks> blocks{};
+  std::size_t nblocks = 0;
+  if (m_sack_ok) {
+    for (const auto& b : seg.options.sack_blocks()) blocks[nblocks++] = sack_block{b.left, b.right};
+  }
+  const auto update = m_scoreboard.update(seg.ack, std::span<const sack_block>{blocks.data(), nblocks}, m_snd_nxt);
+  if (seg.ack > m_snd_una) {
+    on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
+  }
   update_send_window(seg);
-  detect_loss(now, seg, dup_ack);
+  // RFC 6675 §2 counts an ACK that SACKs new data as a duplicate too.
+  detect_loss(now, dup_ack || update.is_rfc6675_duplicate());
 
   switch (m_state) {
     case tcp::state::fin_wait_1:
@@ -423,7 +434,7 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
 /// SND.UNA advanced by `acked` (> 0): drop acknowledged bytes, sample the RTT, run congestion
 /// control, and restart or stop the retransmission timer.
 template <class P>
-void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked) {
+void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery) {
   take_rtt_sample(now, seg);
   const auto new_una = seg.ack;
   if (new_una > m_snd_buf_seq) {
@@ -436,25 +447,25 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   const auto flight_before = flight_size();
   m_snd_una = new_una;
   if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
-  if (m_high_rxt < m_snd_una) m_high_rxt = m_snd_una;
-  m_scoreboard.on_cumulative_ack(m_snd_una);
   m_retries = 0;
   m_dup_acks = 0;
 
-  if (m_in_recovery) {
-    if (m_snd_una >= m_recover) {
-      // RFC 6582 §3.2 step 6 / RFC 6675 §5: "When a full ACK is received, exit fast recovery"
-      m_in_recovery = false;
-      m_cc.on_recovery_exit(now, flight_size());
-    } else if (!m_sack_ok) {
+  if (left_recovery) {
+    // RFC 6582 §3.2 step 6: "If this ACK acknowledges all of the data up to and including
+    // recover, then ... Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or
+    // (2) ssthresh"; RFC 6675 §5 (A) ends SACK recovery the same way.
+    m_cc.on_recovery_exit(now, flight_size());
+  } else if (m_scoreboard.in_recovery()) {
+    if (!m_sack_ok) {
       // RFC 6582 §3.2 step 5, partial ACK: "retransmit the first unacknowledged segment ...
       // deflate the congestion window by the amount of new data acknowledged ... If the
       // partial ACK acknowledges at least one SMSS of new data, then add back SMSS bytes"
       m_cc.on_partial_ack(now, acked);
       m_rtx_due = true;
+      m_rtx_len = effective_mss_base();
     }
   } else if (syn_acked() && acked > 0) {
-    if (m_rto_recovery && m_snd_una >= m_recover) m_rto_recovery = false;
+    if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
     m_cc.on_ack(now, acked, std::nullopt, flight_before);
   }
 
@@ -499,16 +510,12 @@ void connection<P>::update_send_window(const wire::tcp_repr& seg) {
 
 /// Loss detection: duplicate ACKs (RFC 5681 §3.2) and the SACK scoreboard (RFC 6675 §5).
 template <class P>
-void connection<P>::detect_loss(instant now, const wire::tcp_repr& seg, bool dup_ack) {
-  if (m_sack_ok && seg.options.sack_count > 0) {
-    m_scoreboard.update(m_snd_una, m_snd_nxt,
-                        std::span<const wire::sack_block>{seg.options.sack.data(), seg.options.sack_count});
-  }
+void connection<P>::detect_loss(instant now, bool dup_ack) {
   if (dup_ack) {
     ++m_shared->stats.dup_acks_in;
     ++m_dup_acks;
   }
-  if (m_in_recovery) {
+  if (m_scoreboard.in_recovery()) {
     // RFC 5681 §3.2 step 4 / RFC 6582 §3.2 step 4: "For each additional duplicate ACK received
     // (after the third), cwnd MUST be incremented by SMSS." With SACK, RFC 6675's pipe replaces
     // the inflation.
@@ -516,25 +523,23 @@ void connection<P>::detect_loss(instant now, const wire::tcp_repr& seg, bool dup
     return;
   }
   if (m_rto_recovery || flight_size() == 0) return;
-  // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(SND.UNA)" starts recovery ... "If no previous
-  // loss event has occurred on the connection or the cumulative acknowledgment point is beyond
-  // the last value of RecoveryPoint". RFC 6582 §3.2 step 2 guards the same way with "recover".
-  const bool lost = m_dup_acks >= 3 || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
-  if (!lost) return;
-  if (m_recover_valid && m_snd_una <= m_recover) return;
-  m_in_recovery = true;
-  m_recover = m_snd_nxt; // RecoveryPoint = HighData
-  m_recover_valid = true;
-  m_high_rxt = m_snd_una;
+  // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(HighACK + 1)" starts recovery "If no
+  // previous loss event has occurred on the connection or the cumulative acknowledgment point
+  // is beyond the last value of RecoveryPoint"; RFC 6582 §3.2 step 2 guards with "recover".
+  const bool lost = m_dup_acks >= sack_scoreboard::dup_thresh || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
+  if (!lost || !m_scoreboard.may_enter_recovery()) return;
   ++m_shared->stats.fast_retransmits;
   m_cc.on_congestion_event(now, flight_size());
   // RFC 5681 §3.2 step 3: without SACK, "cwnd = ssthresh + 3*SMSS" inflates the window by
   // the three segments that left the network; RFC 6675's pipe accounts for them instead.
   if (!m_sack_ok) {
-    for (int i = 0; i < 3; ++i) m_cc.on_recovery_dup_ack(now);
+    for (std::uint32_t i = 0; i < sack_scoreboard::dup_thresh; ++i) m_cc.on_recovery_dup_ack(now);
   }
-  // RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4.2): retransmit the first segment presumed lost.
+  // RFC 6675 §5 (4.1) RecoveryPoint = HighData, and (4.3) / RFC 5681 §3.2 step 2: retransmit
+  // the first segment presumed lost (up to the first SACKed byte).
+  const auto first = m_scoreboard.enter_recovery(m_snd_nxt);
   m_rtx_due = true;
+  m_rtx_len = first.len;
 }
 
 /// "seventh, process the segment text" and "eighth, check the FIN bit". `seq` is the sequence

@@ -41,59 +41,51 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
   if (m_rtx_due) {
     // The first unacknowledged segment: after three duplicate ACKs (RFC 5681 §3.2 step 2), a
     // partial ACK (RFC 6582 §3.2 step 5), a SYN-ACK owed again, or an RTO of the SYN.
-    const auto n = emit_range(now, emit, m_snd_una, effective_mss_base(), true);
+    const auto len = m_rtx_len ? m_rtx_len : effective_mss_base();
+    const auto n = emit_range(now, emit, m_snd_una, len, true);
     if (n == 0 && m_snd_una != m_snd_nxt) return sent; // the link is full: try again later
     m_rtx_due = false;
-    if (n > 0) {
-      ++sent;
-      if (m_high_rxt < m_snd_una + n) m_high_rxt = m_snd_una + n;
-    }
+    m_rtx_len = 0;
+    if (n > 0) ++sent;
   }
   if (m_rto_recovery) {
     // RFC 6298 §5.4 and RFC 5681 §3.1: after an RTO the window restarts from one segment and
     // the unacknowledged data is sent again in order as the window opens (go-back-N), skipping
-    // what the receiver SACKed.
-    while (m_rtx_nxt < m_snd_nxt && static_cast<std::uint32_t>(m_rtx_nxt - m_snd_una) < cwnd()) {
-      if (m_sack_ok) {
-        const auto next = m_scoreboard.next_unsacked(m_rtx_nxt, m_snd_nxt);
-        if (next >= m_snd_nxt) {
-          m_rtx_nxt = m_snd_nxt;
-          break;
-        }
-        m_rtx_nxt = next;
-      }
-      const auto limit =
-          m_sack_ok ? std::min<std::uint32_t>(
-                          effective_mss_base(),
-                          static_cast<std::uint32_t>(m_scoreboard.sacked_after(m_rtx_nxt, m_snd_nxt) - m_rtx_nxt))
-                    : effective_mss_base();
+    // what the receiver SACKed since.
+    while (true) {
+      m_rtx_nxt = skip_sacked(m_rtx_nxt);
+      if (!(m_rtx_nxt < m_snd_nxt) || static_cast<std::uint32_t>(m_rtx_nxt - m_snd_una) >= cwnd()) break;
+      const auto limit = std::min<std::uint32_t>(effective_mss_base(), unsacked_run(m_rtx_nxt));
       const auto n = emit_range(now, emit, m_rtx_nxt, limit, true);
       if (n == 0) return sent;
       m_rtx_nxt += n;
       ++sent;
     }
-  } else if (m_in_recovery && m_sack_ok) {
+  } else if (sack_recovery()) {
     // RFC 6675 §5 step (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one or more
     // segments as follows: (C.1) The scoreboard MUST be queried via NextSeg () for the
-    // sequence number range of the next segment to transmit (if any)".
+    // sequence number range of the next segment to transmit (if any)". Rule (2) of NextSeg is
+    // new data, sent here too (without Nagle: recovery sends full segments).
     const auto mss = effective_mss_base();
-    while (true) {
-      const auto pipe = m_scoreboard.pipe(m_snd_una, m_snd_nxt, m_high_rxt);
-      if (cwnd() < pipe + mss) break;
-      const auto next = m_scoreboard.next_seg(m_snd_una, m_snd_nxt, m_high_rxt, mss);
-      if (!next || next->start >= m_snd_nxt) break; // rule 2 (new data) is the path below
-      const auto n = emit_range(now, emit, next->start, std::min<std::uint32_t>(mss, next->length), true);
+    while (cwnd() >= m_scoreboard.pipe(m_snd_nxt) + mss) {
+      const auto window_end = m_snd_una + m_snd_wnd;
+      const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
+      const auto sendable_new = std::min(wnd_avail, static_cast<std::uint32_t>(send_end() - m_snd_nxt));
+      auto next = m_scoreboard.next_seg(m_snd_nxt, sendable_new);
+      if (!next) break;
+      const bool fresh = next->rule == 2;
+      const auto n = emit_range(now, emit, next->seq, next->len, !fresh);
       if (n == 0) return sent;
-      // (C.2) "If any of the data octets sent in (C.1) are below HighData, HighRxt MUST be set
-      // to the highest sequence number of the retransmitted segment"
-      if (m_high_rxt < next->start + n) m_high_rxt = next->start + n;
+      if (fresh) m_snd_nxt += n;
+      next->len = std::min(next->len, n);
+      m_scoreboard.on_sent(*next); // (C.2) HighRxt, or RescueRxt for rule (4)
       ++sent;
     }
   }
 
   // 3. New data, the SYN and the FIN.
   const auto mss = effective_mss_base();
-  while (has_unsent() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
+  while (has_unsent() && !sack_recovery() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
     const auto allowance = new_data_allowance(now);
     const auto unsent = static_cast<std::uint32_t>(send_end() - m_snd_nxt);
     auto len = std::min({unsent, allowance, std::uint32_t{mss}});
@@ -320,8 +312,7 @@ auto connection<P>::new_data_allowance(instant now) const -> std::uint32_t {
   if (!syn_acked()) return m_snd_nxt == m_iss ? 1u : 0u;
   const auto window_end = m_snd_una + m_snd_wnd;
   const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
-  const auto flight =
-      (m_in_recovery && m_sack_ok) ? m_scoreboard.pipe(m_snd_una, m_snd_nxt, m_high_rxt) : flight_size();
+  const auto flight = sack_recovery() ? m_scoreboard.pipe(m_snd_nxt) : flight_size();
   const auto cw = cwnd();
   const auto cwnd_avail = cw > flight ? cw - flight : 0u;
   auto allowance = std::min(wnd_avail, cwnd_avail);
@@ -380,13 +371,12 @@ void connection<P>::on_retransmit_timeout(instant now) {
     m_cc.on_rto(now, flight_size());
     m_rto_recovery = true;
     m_rtx_nxt = m_snd_una;
-    m_in_recovery = false;
-    m_recover = m_snd_nxt;
-    m_recover_valid = true;
+    m_rto_recover = m_snd_nxt;
     m_dup_acks = 0;
-    // RFC 2018 §8: "after a retransmit timeout the data sender SHOULD turn off all of the
-    // SACKed bits", since the receiver may have reneged.
-    m_scoreboard.clear();
+    // RFC 6675 §5.1: end any recovery, RecoveryPoint = HighData, and no new recovery before
+    // SND.UNA reaches it; RFC 2018 §8: "after a retransmit timeout the data sender SHOULD turn
+    // off all of the SACKed bits", since the receiver may have reneged.
+    m_scoreboard.on_rto(m_snd_nxt);
   } else {
     // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN.
     m_rtx_due = true;
