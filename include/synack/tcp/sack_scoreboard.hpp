@@ -47,15 +47,13 @@
 #include <span>
 
 #include "synack/wire/seq_number.hpp"
+#include "synack/wire/tcp.hpp"
 
 namespace synack::tcp {
 
-/// A SACK block [left, right) (RFC 2018 §3).
-struct sack_block {
-  wire::seq_number left;
-  wire::seq_number right;
-  friend constexpr auto operator==(const sack_block&, const sack_block&) noexcept -> bool = default;
-};
+/// A SACK block [left, right) (RFC 2018 §3): the wire layer's type, so blocks parsed from an
+/// ACK's options are passed as they are.
+using sack_block = wire::sack_block;
 
 /// What the connection knows about an incoming ACK, for RFC 5681 §2's definition.
 struct dup_ack_facts {
