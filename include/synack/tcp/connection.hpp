@@ -508,7 +508,7 @@ private:
   // Buffers.
   ring_buffer m_sndbuf;
   ring_buffer m_rcvbuf;
-  assembler m_ooo;
+  typename Policies::reassembly m_ooo;
 
   // Flags.
   bool m_fin_queued = false;   // the application closed its sending side
@@ -533,7 +533,7 @@ private:
   // RFC 6675 scoreboard. It also keeps the fast-recovery episode for both SACK and NewReno
   // recovery: its recovery point is RFC 6582's "recover", and after an RTO it holds off a new
   // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §4, RFC 6675 §5.1).
-  sack_scoreboard m_scoreboard;
+  typename Policies::scoreboard m_scoreboard;
   congestion_type m_cc;
   std::uint64_t m_retransmitted = 0;
 

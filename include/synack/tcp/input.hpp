@@ -381,12 +381,8 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
   // "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be ignored."
   // RFC 6675 §4 Update() on every acceptable ACK; it also ends a recovery whose point is
   // reached. Blocks are only read when SACK was negotiated.
-  std::array<sack_block, wire::tcp_max_sack_blocks> blocks{};
-  std::size_t nblocks = 0;
-  if (m_sack_ok) {
-    for (const auto& b : seg.options.sack_blocks()) blocks[nblocks++] = sack_block{b.left, b.right};
-  }
-  const auto update = m_scoreboard.update(seg.ack, std::span<const sack_block>{blocks.data(), nblocks}, m_snd_nxt);
+  const auto blocks = m_sack_ok ? seg.options.sack_blocks() : std::span<const wire::sack_block>{};
+  const auto update = m_scoreboard.update(seg.ack, blocks, m_snd_nxt);
   if (seg.ack > m_snd_una) {
     on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
   }
@@ -526,14 +522,14 @@ void connection<P>::detect_loss(instant now, bool dup_ack) {
   // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(HighACK + 1)" starts recovery "If no
   // previous loss event has occurred on the connection or the cumulative acknowledgment point
   // is beyond the last value of RecoveryPoint"; RFC 6582 §3.2 step 2 guards with "recover".
-  const bool lost = m_dup_acks >= sack_scoreboard::dup_thresh || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
+  const bool lost = m_dup_acks >= decltype(m_scoreboard)::dup_thresh || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
   if (!lost || !m_scoreboard.may_enter_recovery()) return;
   ++m_shared->stats.fast_retransmits;
   m_cc.on_congestion_event(now, flight_size());
   // RFC 5681 §3.2 step 3: without SACK, "cwnd = ssthresh + 3*SMSS" inflates the window by
   // the three segments that left the network; RFC 6675's pipe accounts for them instead.
   if (!m_sack_ok) {
-    for (std::uint32_t i = 0; i < sack_scoreboard::dup_thresh; ++i) m_cc.on_recovery_dup_ack(now);
+    for (std::uint32_t i = 0; i < decltype(m_scoreboard)::dup_thresh; ++i) m_cc.on_recovery_dup_ack(now);
   }
   // RFC 6675 §5 (4.1) RecoveryPoint = HighData, and (4.3) / RFC 5681 §3.2 step 2: retransmit
   // the first segment presumed lost (up to the first SACKed byte).
