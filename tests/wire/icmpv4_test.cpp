@@ -1,6 +1,9 @@
 // Tests for include/synack/wire/icmpv4.hpp.
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <string>
+
 #include "captures.hpp"
 #include "wire_test_util.hpp"
 
@@ -215,8 +218,24 @@ TEST_CASE("parse_icmpv4_quote rejects what it cannot read") {
   v[0] = std::byte{0x44};
   CHECK(parse_icmpv4_quote(v).error() == wire_error::bad_header_len);
   v[0] = std::byte{0x4f}; // 60-byte header: needs 68 bytes
+  v.resize(68);
   CHECK(parse_icmpv4_quote(bytes_view{v}.first(67)).error() == wire_error::truncated);
   CHECK(parse_icmpv4_quote(bytes_view{v}.first(68)));
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("ICMP emit: data that sits where the header goes is moved first") {
+  // An echo reply built in a buffer whose first bytes hold the data to return.
+  std::string text = "0123456789abcdef";
+  std::vector<std::byte> buf(8 + text.size());
+  std::memcpy(buf.data(), text.data(), text.size());
+  auto r = icmpv4_repr::echo_reply(7, 9, bytes_view{buf}.first(text.size()));
+  icmpv4_packet<bytes_mut> p{buf};
+  r.emit(p);
+  auto back = icmpv4_repr::parse(icmpv4_packet<bytes_view>{buf});
+  REQUIRE(back);
+  CHECK(as_chars(back->data) == text);
+  CHECK(back->ident == 7);
+  CHECK(back->seq_no == 9);
+}

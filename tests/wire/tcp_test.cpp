@@ -1,6 +1,7 @@
 // Tests for include/synack/wire/tcp.hpp.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 
 #include "captures.hpp"
@@ -534,3 +535,20 @@ TEST_CASE("one-line summaries") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("tcp_repr emit: a payload that overlaps the header's place is moved first") {
+  std::string text = "payload that starts at byte 0 of the buffer";
+  tcp_repr r;
+  r.src_port = 1;
+  r.dst_port = 2;
+  r.flags = tcp_flag::ack;
+  r.options.timestamps = tcp_timestamps{1, 2};
+  std::vector<std::byte> buf(r.header_len() + text.size());
+  std::memcpy(buf.data() + 4, text.data(), text.size()); // overlapping both header and payload areas
+  r.payload = bytes_view{buf}.subspan(4, text.size());
+  tcp_packet<bytes_mut> p{buf};
+  r.emit(p, ip_a, ip_b);
+  auto back = tcp_repr::parse(tcp_packet<bytes_view>{buf}, ip_a, ip_b);
+  REQUIRE(back);
+  CHECK(as_chars(back->payload) == text);
+}

@@ -233,6 +233,9 @@ struct icmpv4_repr {
   /// Precondition: the packet holds buffer_len() bytes; the checksum covers exactly those.
   void emit(icmpv4_packet<bytes_mut>& p, checksum_fill fill = checksum_fill::full) const noexcept {
     assert(p.bytes().size() >= buffer_len());
+    // Data first: it may overlap the header's place (memmove copes, the header comes after).
+    auto dst = p.bytes().subspan(icmpv4_field::data, data.size());
+    if (!data.empty() && dst.data() != data.data()) std::memmove(dst.data(), data.data(), data.size());
     p.set_type(type);
     p.set_code(code);
     p.set_checksum(0);
@@ -252,8 +255,6 @@ struct icmpv4_repr {
         p.set_rest_of_header(rest_of_header);
         break;
     }
-    auto dst = p.bytes().subspan(icmpv4_field::data, data.size());
-    if (!data.empty() && dst.data() != data.data()) std::memmove(dst.data(), data.data(), data.size());
     if (fill == checksum_fill::full) {
       icmpv4_packet<bytes_mut> whole{p.bytes().first(buffer_len())};
       whole.fill_checksum();

@@ -406,7 +406,6 @@ public:
   void set_urgent(std::uint16_t v) noexcept requires mutable_byte_span<Bytes> {
     detail::set(m_bytes, tcp_field::urgent, v);
   }
-  auto options_mut() const noexcept -> Bytes requires mutable_byte_span<Bytes> { return options(); }
   /// Fills the checksum over the whole buffer as `fill` says (see checksum_fill).
   void fill_checksum(ipv4_address src, ipv4_address dst,
                      checksum_fill fill = checksum_fill::full) noexcept requires mutable_byte_span<Bytes> {
