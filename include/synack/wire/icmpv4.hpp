@@ -15,9 +15,11 @@
 //
 // Decision on other types: `icmpv4_repr::parse` accepts every type. The four above get their
 // fields decoded; any other type (redirect, parameter problem, timestamp, ...) parses as an
-// "other" message that keeps type, code, the raw 4 rest-of-header bytes and the data, so net/
-// can count it and drop it, and it re-emits byte for byte. Codes are kept raw and never
-// rejected (RFC 1122 §3.2.2: unknown codes are handled like the type's general case).
+// "other" message that keeps type, code, the raw 4 rest-of-header bytes and the data, and
+// re-emits byte for byte. Rejecting them here would make them look malformed; instead net/ sees
+// `!is_decoded()`, counts them, and follows RFC 1122 §3.2.2: "If an ICMP message of unknown type
+// is received, it MUST be silently discarded." Codes are kept raw and never rejected: what a
+// code means is net/'s business (RFC 1122 §3.2.2.1 lists how a host reacts to each).
 // The only errors are `truncated` (below 8 bytes) and `bad_checksum` ("the 16-bit one's
 // complement of the one's complement sum of the ICMP message starting with the ICMP Type").
 //
