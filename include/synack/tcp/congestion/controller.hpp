@@ -15,7 +15,8 @@
 //   on_ack(now, acked, rtt, in_flight)   an ACK advanced SND.UNA by `acked` bytes OUTSIDE
 //                                        recovery: slow start or congestion avoidance. `rtt` is
 //                                        the RTT sample this ACK produced, if any; `in_flight`
-//                                        is FlightSize after the ACK.
+//                                        is FlightSize when the ACK arrived (before it is
+//                                        applied; for cwnd-validation style policies).
 //   on_congestion_event(now, in_flight)  loss detected by duplicate ACKs or SACK: entering fast
 //                                        recovery. `in_flight` is FlightSize when the loss was
 //                                        detected (RFC 5681 eq. (4): without Limited Transmit
