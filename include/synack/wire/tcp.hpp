@@ -1,8 +1,7 @@
 // synack/wire/tcp.hpp: TCP headers and options (RFC 9293 §3.1, RFC 7323, RFC 2018).
 //
-//   0            2            4                8                12       13      14      16        18     20
-//   | src port   | dst port   | sequence number| ack number     |off|rsv| flags | window | checksum | urgent |
-//   options..
+//   0        2        4        8        12    13      14       16         18       20
+//   | sport  | dport  | seq    | ack    |off|rs| flags | window | checksum | urgent | options ...
 //
 // Contract of `tcp_packet<Bytes>`: `check_len()` verifies, in this order,
 //   buffer >= 20                            else truncated
