@@ -52,7 +52,7 @@ public:
       m_srtt = m_has_srtt ? m_srtt + (*rtt - m_srtt) / 8 : *rtt;
       m_has_srtt = true;
     }
-    if (acked == 0) return;
+    if (acked == 0 || m_cwnd == 0) return;
     if (in_slow_start()) {
       // RFC 9438 §4.10: "When cwnd is no more than ssthresh, CUBIC MUST employ a slow-start
       // algorithm." We use RFC 5681's.
