@@ -107,7 +107,7 @@ class basic_sack_scoreboard {
 
 public:
   /// RFC 6675 §2: "DupThresh: The number of duplicate acknowledgments required to trigger a
-  /// fast retransmission. ... DupThresh is 3." (RFC 5681 §3.2 likewise.)
+  /// fast retransmission." It takes RFC 5681's value, 3 duplicate ACKs.
   static constexpr std::uint32_t dup_thresh = 3;
   /// SACK blocks read from one ACK: 40 option bytes hold at most 4 (RFC 2018 §3).
   static constexpr std::size_t max_blocks_per_ack = 4;

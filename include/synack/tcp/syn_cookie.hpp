@@ -52,7 +52,7 @@ enum class cookie_error : std::uint8_t {
 };
 
 struct syn_cookie_config {
-  /// RFC 4987 §3.6's counter period: "increases every 64 seconds".
+  /// The counter period: 64 s, the slowly increasing counter of RFC 4987 §3.6's encoding.
   duration period = std::chrono::seconds{64};
   /// Counter values accepted: the current one and max_age - 1 before it.
   std::uint32_t max_age = 2;
