@@ -255,17 +255,18 @@ protected:
     jump,     // virtual clock: nothing to do until the earliest timer; move the clock there
   };
 
-  /// Steps 2-6 of a turn (the caller has set now()).
-  auto turn(bool virtual_time) -> turn_outcome {
+  /// Steps 2-6 of a turn (the caller has set now()). With `may_block` false, step 5 never
+  /// waits and never moves a virtual clock.
+  auto turn(bool virtual_time, bool may_block = true) -> turn_outcome {
     ++m_turns;
     begin_turn();
     expire_timers();
     run_ready();
     run_turn_hooks();
     const bool io = m_in_flight_count != 0 || io_uring_sq_ready(&m_ring) != 0;
-    if (has_ready()) {
+    if (has_ready() || m_stop_requested || !may_block) { // work is queued, or run() is to return
       if (io) poll_ring();
-      return turn_outcome::progress;
+      return has_ready() || io || next_deadline() ? turn_outcome::progress : turn_outcome::idle;
     }
     const std::optional<instant> deadline = next_deadline();
     if (!deadline && !io) return turn_outcome::idle;
@@ -412,6 +413,16 @@ public:
         break;
     }
     return false;
+  }
+
+  /// Runs one turn that neither waits nor moves a virtual clock: submits, collects what has
+  /// already completed, and returns. For embedding the loop in another one, and tests.
+  /// Returns false if nothing can happen any more or the loop is closed.
+  auto poll() -> bool {
+    if (closed()) return false;
+    running_guard guard(*this);
+    set_now(m_clock.now());
+    return turn(Clock::is_virtual, false) != turn_outcome::idle;
   }
 
   /// Runs turns until nothing can happen any more or stop() is called.
