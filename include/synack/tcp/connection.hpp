@@ -157,6 +157,50 @@ public:
     set_state(tcp::state::listen);
   }
 
+  /// RFC 4987 §3.6: the final ACK of a handshake answered with a SYN cookie arrived and its
+  /// cookie checked out (tcp/syn_cookie.hpp). The connection is created here, CLOSED, and goes
+  /// straight to ESTABLISHED with what the cookie carried: our ISS, the peer's ISN, the MSS,
+  /// and (when the handshake used timestamps) window scale and SACK. Then the ACK itself is
+  /// processed like any other segment (it may carry data).
+  void accept_cookie(instant now, const wire::tcp_repr& ack, std::uint16_t mss, bool timestamps,
+                     std::optional<std::uint8_t> peer_wscale, bool sack_permitted) {
+    if (m_state != tcp::state::closed) return;
+    m_active_open = false;
+    m_iss = ack.ack - 1;
+    m_snd_una = ack.ack;
+    m_snd_nxt = ack.ack;
+    m_snd_buf_seq = ack.ack;
+    m_rtx_nxt = ack.ack;
+    m_irs = ack.seq - 1;
+    m_rcv_nxt = ack.seq;
+    m_last_ack_sent = ack.seq;
+    m_peer_mss = std::max<std::uint16_t>(mss, 64);
+    m_wscale_ok = m_cfg.window_scaling && peer_wscale.has_value();
+    m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*peer_wscale, 14) : 0;
+    m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
+    m_sack_ok = m_cfg.sack && sack_permitted;
+    m_ts_ok = m_cfg.timestamps && timestamps && ack.options.timestamps.has_value();
+    if (m_ts_ok) {
+      m_ts_recent = ack.options.timestamps->tsval;
+      m_ts_recent_time = now;
+    }
+    m_cc.set_smss(effective_mss_base());
+    m_snd_wnd = std::uint32_t{ack.window} << m_snd_wscale;
+    m_max_snd_wnd = m_snd_wnd;
+    m_snd_wl1 = ack.seq;
+    m_snd_wl2 = ack.ack;
+    // The SYN-ACK advertised min(buffer, 65535) unscaled; that is the edge the peer knows.
+    m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
+    ++m_shared->stats.passive_opens;
+    set_state(tcp::state::syn_received);
+    set_state(tcp::state::established);
+    on_handshake_complete();
+    raise(event::connected);
+    raise(event::writable);
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    process_text(now, ack, ack.seq, ack.payload);
+  }
+
   /// SEND (§3.10.2): queues as much of `data` as the send buffer holds; returns the count
   /// (0 when full: wait for event::writable). Returns 0 once the sending side is closed.
   auto send(bytes_view data) -> std::size_t {
@@ -445,7 +489,7 @@ private:
   void update_send_window(const wire::tcp_repr& seg);
   void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery);
   void detect_loss(instant now, bool dup_ack);
-  void take_rtt_sample(instant now, const wire::tcp_repr& seg);
+  auto take_rtt_sample(instant now, const wire::tcp_repr& seg) -> std::optional<duration>;
   void send_challenge_ack(instant now);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
 
@@ -532,7 +576,7 @@ private:
   std::uint32_t m_dup_acks = 0;
   // RFC 6675 scoreboard. It also keeps the fast-recovery episode for both SACK and NewReno
   // recovery: its recovery point is RFC 6582's "recover", and after an RTO it holds off a new
-  // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §4, RFC 6675 §5.1).
+  // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §3.2 step 4, RFC 6675 §5.1).
   typename Policies::scoreboard m_scoreboard;
   congestion_type m_cc;
   std::uint64_t m_retransmitted = 0;

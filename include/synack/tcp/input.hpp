@@ -431,7 +431,7 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
 /// control, and restart or stop the retransmission timer.
 template <class P>
 void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery) {
-  take_rtt_sample(now, seg);
+  const auto rtt_sample = take_rtt_sample(now, seg);
   const auto new_una = seg.ack;
   if (new_una > m_snd_buf_seq) {
     const auto n = std::min<std::size_t>(static_cast<std::size_t>(new_una - m_snd_buf_seq), m_sndbuf.size());
@@ -440,20 +440,19 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
     if (n > 0) raise(event::writable);
     if (m_sndbuf.empty()) m_sndbuf.release();
   }
-  const auto flight_before = flight_size();
   m_snd_una = new_una;
   if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
   m_retries = 0;
   m_dup_acks = 0;
 
   if (left_recovery) {
-    // RFC 6582 §3.2 step 6: "If this ACK acknowledges all of the data up to and including
+    // RFC 6582 §3.2 step 3, "Full acknowledgments": "If this ACK acknowledges all of the data up to and including
     // recover, then ... Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or
     // (2) ssthresh"; RFC 6675 §5 (A) ends SACK recovery the same way.
     m_cc.on_recovery_exit(now, flight_size());
   } else if (m_scoreboard.in_recovery()) {
     if (!m_sack_ok) {
-      // RFC 6582 §3.2 step 5, partial ACK: "retransmit the first unacknowledged segment ...
+      // RFC 6582 §3.2 step 3, "Partial acknowledgments": "retransmit the first unacknowledged segment ...
       // deflate the congestion window by the amount of new data acknowledged ... If the
       // partial ACK acknowledges at least one SMSS of new data, then add back SMSS bytes"
       m_cc.on_partial_ack(now, acked);
@@ -462,7 +461,7 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
     }
   } else if (syn_acked() && acked > 0) {
     if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
-    m_cc.on_ack(now, acked, std::nullopt, flight_before);
+    m_cc.on_ack(now, acked, rtt_sample, flight_size());
   }
 
   // RFC 6298 §5.2: "When all outstanding data has been acknowledged, turn off the
@@ -483,8 +482,10 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
 /// instance of the packet or a later instance)." One segment is timed at a time; any
 /// retransmission cancels the measurement.
 template <class P>
-void connection<P>::take_rtt_sample(instant now, const wire::tcp_repr& seg) {
-  if (const auto sample = m_sampler.on_ack(seg.ack, now)) m_rtt.on_sample(*sample);
+auto connection<P>::take_rtt_sample(instant now, const wire::tcp_repr& seg) -> std::optional<duration> {
+  const auto sample = m_sampler.on_ack(seg.ack, now);
+  if (sample) m_rtt.on_sample(*sample);
+  return sample;
 }
 
 /// §3.10.7.4 ESTABLISHED, fifth step: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
@@ -512,7 +513,7 @@ void connection<P>::detect_loss(instant now, bool dup_ack) {
     ++m_dup_acks;
   }
   if (m_scoreboard.in_recovery()) {
-    // RFC 5681 §3.2 step 4 / RFC 6582 §3.2 step 4: "For each additional duplicate ACK received
+    // RFC 5681 §3.2 step 4 (which RFC 6582 keeps): "For each additional duplicate ACK received
     // (after the third), cwnd MUST be incremented by SMSS." With SACK, RFC 6675's pipe replaces
     // the inflation.
     if (dup_ack && !m_sack_ok) m_cc.on_recovery_dup_ack(now);

@@ -40,7 +40,7 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
   // 2. Retransmissions.
   if (m_rtx_due) {
     // The first unacknowledged segment: after three duplicate ACKs (RFC 5681 §3.2 step 2), a
-    // partial ACK (RFC 6582 §3.2 step 5), a SYN-ACK owed again, or an RTO of the SYN.
+    // partial ACK (RFC 6582 §3.2 step 3), a SYN-ACK owed again, or an RTO of the SYN.
     const auto len = m_rtx_len ? m_rtx_len : effective_mss_base();
     const auto n = emit_range(now, emit, m_snd_una, len, true);
     if (n == 0 && m_snd_una != m_snd_nxt) return sent; // the link is full: try again later
@@ -366,7 +366,7 @@ void connection<P>::on_retransmit_timeout(instant now) {
   m_sampler.cancel();
   if (syn_acked()) {
     // RFC 5681 §3.1 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)" and "cwnd = 1 SMSS" (the
-    // loss window); RFC 6582 §4: recover = the highest sequence sent, so the duplicate ACKs of
+    // loss window); RFC 6582 §3.2 step 4: recover = the highest sequence sent, so the duplicate ACKs of
     // the retransmitted window do not start a fast retransmit.
     m_cc.on_rto(now, flight_size());
     m_rto_recovery = true;

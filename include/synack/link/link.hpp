@@ -1,0 +1,74 @@
+// synack/link/link.hpp: what a link is (STYLE.md point 9; smoltcp's phy::Device is the model).
+//
+// A link moves whole packets: IPv4 packets (medium::ip, tun) or Ethernet frames
+// (medium::ethernet, AF_PACKET). It has one small interface, which the stack drives:
+//
+//   capabilities()        medium, MTU, checksum and segmentation offloads
+//   start(handler)        begin receiving; every received packet is passed to handler.fn(ctx,
+//                         packet, meta) from inside the event loop's completion processing. The
+//                         bytes are valid only during the call (the buffer is recycled after).
+//   transmit(len, fill)   reserve a buffer of `len` bytes, call fill(bytes_mut) to write the
+//                         packet into it, and queue it. Returns false (and does not call fill)
+//                         when no buffer is free: the caller tries again on a later turn.
+//   flush()               hand the queued packets to the device: called once per loop turn
+//                         (the stack's turn hook), so a turn's packets leave in one batch.
+//   stop()                stop receiving and cancel what is in flight; the link can be
+//                         destroyed after the loop has drained the cancellations.
+//
+// Decorators (tracer, pcap_writer, fault_injector) wrap any link and are links themselves.
+// Links that do I/O are built on an event loop (io/loop.hpp) and report setup failures as
+// std::error_code; they never throw from the receive path.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+#include "synack/util/bytes.hpp"
+
+namespace synack::link {
+
+enum class medium : std::uint8_t {
+  ip,       // the link carries IPv4 packets (tun)
+  ethernet, // the link carries Ethernet II frames (AF_PACKET, tap)
+};
+
+struct capabilities {
+  link::medium medium = link::medium::ip;
+  /// The largest IPv4 packet the link carries (the IP MTU, without any Ethernet header).
+  std::size_t mtu = 1500;
+  /// Received packets whose TCP checksum the device verified may be flagged in rx_meta.
+  bool rx_checksum_offload = false;
+  /// The device fills TCP checksums of transmitted packets (the stack writes the pseudo-header
+  /// sum only; see wire::checksum_fill::pseudo_header_only).
+  bool tx_checksum_offload = false;
+  /// The largest TCP segment the device segments for us (TSO); 0 when it does not.
+  std::size_t tso_max = 0;
+};
+
+/// Facts the device told us about a received packet.
+struct rx_meta {
+  /// The device verified the L4 checksum (virtio-net VIRTIO_NET_HDR_F_DATA_VALID).
+  bool checksum_verified = false;
+};
+
+/// Where a link delivers received packets.
+struct rx_handler {
+  void (*fn)(void* context, bytes_view packet, const rx_meta& meta) = nullptr;
+  void* context = nullptr;
+  void operator()(bytes_view packet, const rx_meta& meta = {}) const { fn(context, packet, meta); }
+};
+
+/// The link interface. `fill` is any callable taking bytes_mut.
+template <class L>
+concept link = requires(L& l, const L& cl, rx_handler h, std::size_t len) {
+  { cl.capabilities() } -> std::same_as<capabilities>;
+  {l.start(h)};
+  {
+    l.transmit(len, [](bytes_mut) {})
+    } -> std::same_as<bool>;
+  {l.flush()};
+  {l.stop()};
+};
+
+} // namespace synack::link
