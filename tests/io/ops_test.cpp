@@ -165,6 +165,22 @@ TEST_CASE("nop round trips, many in one turn are submitted together") {
   CHECK(loop.turn_count() - turns_before <= 3); // one batch out, one batch back
 }
 
+TEST_CASE("more operations in one turn than SQ entries: get_sqe submits the full queue and retries") {
+  synack::loop_options small;
+  small.entries = 8;
+  event_loop loop(small);
+  auto job = [](event_loop& l) -> task<std::size_t> {
+    std::vector<io::nop_op> ops;
+    for (int i = 0; i < 100; ++i) ops.push_back(io::nop(l));
+    auto rs = co_await synack::when_all(std::move(ops));
+    std::size_t ok = 0;
+    for (auto& r : rs) ok += r.has_value() ? 1 : 0;
+    co_return ok;
+  };
+  CHECK(loop.run_until(job(loop)) == 100);
+  CHECK(loop.in_flight() == 0);
+}
+
 TEST_CASE("cancel and cancel_fd operations cancel requests in the kernel") {
   event_loop loop;
   auto p = io_test::make_pipe();
