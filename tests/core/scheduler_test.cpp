@@ -151,6 +151,28 @@ TEST_CASE("a hook that makes a coroutine ready keeps the loop going") {
   CHECK(woke);
 }
 
+TEST_CASE("a hook that throws propagates out of the turn and no hook is unregistered") {
+  sim_scheduler s;
+  std::vector<std::string> log;
+  struct throwing_hook : synack::turn_hook {
+    throwing_hook() : turn_hook(&run) {}
+    static void run(turn_hook&) { throw std::runtime_error("hook failed"); }
+  } bad;
+  recording_hook first(log);
+  recording_hook last(log);
+  s.add_turn_hook(first);
+  s.add_turn_hook(bad);
+  s.add_turn_hook(last);
+  CHECK_THROWS_WITH_AS(s.run_once(), "hook failed", std::runtime_error);
+  CHECK(first.registered());
+  CHECK(bad.registered());
+  CHECK(last.registered());
+  CHECK(log == std::vector<std::string>{"hook"});
+  bad.remove();
+  s.run_once();
+  CHECK(log == std::vector<std::string>{"hook", "hook", "hook"});
+}
+
 TEST_CASE("a hook destroyed while registered unregisters itself") {
   sim_scheduler s;
   std::vector<std::string> log;

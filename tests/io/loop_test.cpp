@@ -267,6 +267,21 @@ TEST_CASE("shutdown cancels and drains in-flight operations, then destroys suspe
   CHECK(c == 'z');
 }
 
+TEST_CASE("shutdown terminates even with a coroutine that yields forever") {
+  counted::reset();
+  {
+    event_loop loop;
+    auto spinner = [](event_loop& l, counted) -> task<> {
+      for (;;) co_await l.yield();
+    };
+    loop.spawn(spinner(loop, counted{}));
+    for (int i = 0; i < 5; ++i) loop.poll();
+    loop.shutdown();
+    CHECK(loop.spawned_count() == 0);
+  }
+  CHECK(counted::alive() == 0);
+}
+
 TEST_CASE("destroying the loop without calling shutdown cleans up the same way") {
   counted::reset();
   auto p = io_test::make_pipe();

@@ -255,11 +255,16 @@ protected:
   }
 
   /// Runs every registered hook once, in order. Hooks added meanwhile wait for the next turn.
+  /// If a hook throws, the exception propagates and every hook stays registered.
   void run_turn_hooks() {
     if (m_hooks.empty()) return;
-    detail::intrusive_list<turn_hook> pending;
-    pending.splice_back(m_hooks);
-    while (turn_hook* h = pending.pop_front()) {
+    struct pending_hooks {
+      detail::intrusive_list<turn_hook>& registered;
+      detail::intrusive_list<turn_hook> list;
+      ~pending_hooks() { registered.splice_back(list); }
+    } pending{m_hooks, {}};
+    pending.list.splice_back(m_hooks);
+    while (turn_hook* h = pending.list.pop_front()) {
       m_hooks.push_back(*h);
       h->m_callback(*h);
     }

@@ -201,11 +201,12 @@ public:
     running_guard guard(*this);
     m_stopping = true;
     m_in_flight.for_each([this](io_completion& c) { cancel(c); });
+    // Drain. Only coroutines woken during the drain run; those that yielded stay parked (a
+    // coroutine yielding in a loop would otherwise keep the drain going forever).
     for (;;) {
-      begin_turn();
       run_ready();
-      if (m_in_flight_count == 0 && !has_ready()) break;
-      if (has_ready())
+      if (m_in_flight_count == 0 && !has_ready_now()) break;
+      if (has_ready_now())
         poll_ring();
       else
         wait_ring(std::nullopt);
