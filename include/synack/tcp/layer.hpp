@@ -185,8 +185,8 @@ public:
   /// Active OPEN from `local_addr` to `remote`. Port 0 picks an ephemeral port (RFC 6056).
   /// Errors: address_in_use (the 4-tuple exists), address_not_available (no free port),
   /// no_buffer_space (the connection limit).
-  auto connect(instant now, wire::ipv4_address local_addr, wire::endpoint remote, std::uint16_t local_port = 0)
-      -> expected<conn_id, std::errc> {
+  auto connect(instant now, wire::ipv4_address local_addr, wire::endpoint remote, std::uint16_t local_port = 0,
+               const tcp::config* settings = nullptr) -> expected<conn_id, std::errc> {
     if (remote.port == 0 || remote.addr.is_unspecified()) return unexpected{std::errc::invalid_argument};
     if (m_by_tuple.size() >= m_cfg.max_connections) return unexpected{std::errc::no_buffer_space};
     if (local_port == 0) {
@@ -199,7 +199,7 @@ public:
       return unexpected{std::errc::address_in_use};
     }
     const four_tuple t{{local_addr, local_port}, remote};
-    auto& s = new_slot(t, now);
+    auto& s = new_slot(t, now, settings);
     s.conn->open(now);
     s.held = true;
     mark_dirty(s);
@@ -232,6 +232,8 @@ public:
     if (c->state() != tcp::state::closed) {
       if (c->can_send() || c->state() == tcp::state::syn_sent) c->close(now);
       mark_dirty(s);
+    } else if (c->wants_poll()) {
+      mark_dirty(s); // a RST is still to be sent: poll() frees it afterwards
     } else {
       free_slot(s);
     }
@@ -371,7 +373,7 @@ private:
     return static_cast<std::uint32_t>(&l - m_listeners.data());
   }
 
-  auto new_slot(const four_tuple& t, instant now) -> slot& {
+  auto new_slot(const four_tuple& t, instant now, const tcp::config* settings = nullptr) -> slot& {
     std::uint32_t index;
     if (!m_free.empty()) {
       index = m_free.back();
@@ -383,7 +385,7 @@ private:
       m_slots.back()->index = index;
     }
     auto& s = *m_slots[index];
-    s.conn.emplace(m_shared, m_cfg.connection, t, m_isn(now, t.local, t.remote),
+    s.conn.emplace(m_shared, settings ? *settings : m_cfg.connection, t, m_isn(now, t.local, t.remote),
                    m_isn.timestamp_offset(t.local, t.remote));
     s.listener = conn_id::invalid;
     s.user = nullptr;
@@ -501,7 +503,7 @@ private:
     if (ts && cfg.window_scaling && syn.options.window_scale)
       opts.window_scale = std::min<std::uint8_t>(*syn.options.window_scale, 14);
     opts.sack_permitted = ts && cfg.sack && syn.options.sack_permitted;
-        std::optional<std::uint32_t> ts_now;
+    std::optional<std::uint32_t> ts_now;
     if (ts) ts_now = static_cast<std::uint32_t>(now.millis()) + m_isn.timestamp_offset(t.local, t.remote);
     auto cookie = m_cookies.make(now, t.local, t.remote, syn.seq, mss, ts_now, opts);
     if (!cookie) {

@@ -1,0 +1,221 @@
+// synack/socket/detail/socket_op.hpp: the machinery behind the socket awaitables.
+//
+// A socket operation (recv, send, connect, accept, close) is an awaiter object that follows
+// core/cancellation.hpp's stoppable protocol and allocates nothing:
+//   - await_ready() tries to finish at once (data already there, space free, ...);
+//   - otherwise await_suspend() registers the operation in its socket's slot for that kind
+//     (one reader, one writer, one state waiter per stream; one acceptor per listener);
+//   - the stack's event sink calls on_event() when the connection's events say something
+//     changed; the operation tries again and, when it is done, leaves its slot and puts its
+//     coroutine on the ready queue (never resumed inline);
+//   - a stop request leaves the slot and resumes it once with operation_canceled;
+//   - destroying a suspended operation (its frame destroyed) leaves the slot.
+//
+// `stream_service` is what streams and listeners need from their stack; stack<Link, P>
+// implements it, so tcp_stream and tcp_listener are plain types, not templates over the stack.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <stop_token>
+#include <system_error>
+
+#include "synack/core/cancellation.hpp"
+#include "synack/core/detail/stop_callback_slot.hpp"
+#include "synack/core/scheduler.hpp"
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/layer.hpp"
+#include "synack/util/bytes.hpp"
+
+namespace synack {
+
+/// A snapshot of a connection for diagnostics (`ss -tin`-like).
+struct connection_info {
+  tcp::state state = tcp::state::closed;
+  wire::endpoint local;
+  wire::endpoint remote;
+  std::uint16_t peer_mss = 0;
+  std::uint16_t send_mss = 0;
+  std::uint8_t snd_wscale = 0;
+  std::uint8_t rcv_wscale = 0;
+  bool window_scaling = false;
+  bool sack = false;
+  bool timestamps = false;
+  std::uint32_t snd_wnd = 0;
+  std::uint32_t rcv_wnd = 0;
+  std::uint32_t cwnd = 0;
+  std::uint32_t ssthresh = 0;
+  duration srtt{};
+  duration rto{};
+  std::uint64_t retransmissions = 0;
+};
+
+/// Per-connection settings chosen at connect() or listen() time.
+struct stream_options {
+  std::optional<bool> nodelay;
+  std::optional<bool> keepalive;
+  std::optional<std::uint32_t> send_buffer;
+  std::optional<std::uint32_t> recv_buffer;
+};
+
+namespace detail {
+
+class socket_op;
+struct stream_state;
+struct listener_state;
+
+class stream_service {
+public:
+  virtual ~stream_service() = default;
+  virtual auto get_scheduler() noexcept -> scheduler& = 0;
+
+  virtual auto conn_state(tcp::conn_id) noexcept -> tcp::state = 0;
+  virtual auto conn_error(tcp::conn_id) noexcept -> std::error_code = 0;
+  virtual auto conn_can_send(tcp::conn_id) noexcept -> bool = 0;
+  virtual auto conn_send(tcp::conn_id, bytes_view) -> std::size_t = 0;
+  virtual auto conn_recv(tcp::conn_id, bytes_mut) -> std::size_t = 0;
+  virtual auto conn_at_eof(tcp::conn_id) noexcept -> bool = 0;
+  virtual auto conn_readable(tcp::conn_id) noexcept -> std::size_t = 0;
+  virtual void conn_shutdown(tcp::conn_id) = 0;
+  virtual void conn_close(tcp::conn_id) = 0;
+  virtual void conn_abort(tcp::conn_id) = 0;
+  virtual void conn_release(tcp::conn_id) = 0;
+  virtual void conn_set_nodelay(tcp::conn_id, bool) = 0;
+  virtual void conn_set_keepalive(tcp::conn_id, bool) = 0;
+  virtual auto conn_info(tcp::conn_id) noexcept -> connection_info = 0;
+  virtual void conn_attach(tcp::conn_id, stream_state*) noexcept = 0;
+
+  virtual auto listener_accept(tcp::listener_id) -> std::optional<tcp::conn_id> = 0;
+  virtual void listener_close(tcp::listener_id) = 0;
+  virtual void listener_attach(tcp::listener_id, listener_state*) noexcept = 0;
+};
+
+/// What a tcp_stream owns: its connection and the operations waiting on it. Heap-allocated
+/// once per connection so its address is stable (the stack points at it).
+struct stream_state {
+  stream_service* service = nullptr;
+  tcp::conn_id id;
+  socket_op* reader = nullptr;
+  socket_op* writer = nullptr;
+  socket_op* state_waiter = nullptr;
+  std::size_t last_send = 0; // bytes the last send() queued, also when it failed
+
+  stream_state(stream_service& s, tcp::conn_id c) noexcept : service(&s), id(c) {}
+  ~stream_state();
+  /// Called by the stack with the connection's new events.
+  void notify(tcp::event_set events);
+};
+
+/// What a tcp_listener owns.
+struct listener_state {
+  stream_service* service = nullptr;
+  tcp::listener_id id;
+  socket_op* acceptor = nullptr;
+
+  listener_state(stream_service& s, tcp::listener_id l) noexcept : service(&s), id(l) {}
+  ~listener_state();
+  void notify();
+};
+
+/// The base of every socket operation (see the header comment).
+class socket_op {
+public:
+  socket_op(const socket_op&) = delete;
+  auto operator=(const socket_op&) -> socket_op& = delete;
+
+  /// Something changed on the socket: try to finish.
+  virtual void on_event() = 0;
+
+  void set_stop_token(std::stop_token t) noexcept { m_token = std::move(t); }
+  auto get_stop_token() const noexcept -> std::stop_token { return m_token; }
+  auto get_scheduler() const noexcept -> scheduler& { return *m_scheduler; }
+
+  /// Completes a suspended operation with operation_canceled (its socket is going away).
+  void abandon() noexcept { cancel(); }
+
+protected:
+  socket_op(scheduler& s, std::stop_token t) noexcept : m_scheduler(&s), m_token(std::move(t)) {}
+  // Moved only before it starts (returned by value, moved into with_timeout).
+  socket_op(socket_op&& o) noexcept : m_scheduler(o.m_scheduler), m_token(std::move(o.m_token)) {}
+  virtual ~socket_op() { leave(); }
+
+  /// Registers in `slot` and arranges for stop requests. Returns false (without suspending
+  /// semantics) when the slot is taken by another operation.
+  auto wait_in(socket_op*& slot, std::coroutine_handle<> h) -> bool {
+    if (slot != nullptr) return false;
+    slot = this;
+    m_slot = &slot;
+    m_node.set_handle(h);
+    if (m_token.stop_possible()) m_stop.emplace(m_token, on_stop{this});
+    return true;
+  }
+  /// Leaves the slot and resumes the coroutine through the ready queue.
+  void finish() noexcept {
+    if (!m_slot) return;
+    leave();
+    m_scheduler->schedule(m_node);
+  }
+  /// Leaves the slot without resuming (the operation is being destroyed).
+  void detach_now() noexcept { leave(); }
+  /// Whether the operation was stopped (checked in await_resume).
+  auto canceled() const noexcept -> bool { return m_canceled; }
+  /// Call first in await_resume: drops the stop callback.
+  void resumed() noexcept { m_stop.reset(); }
+  /// True when stop was requested before the operation could start.
+  auto stop_requested_early() noexcept -> bool {
+    if (m_token.stop_requested()) m_canceled = true;
+    return m_canceled;
+  }
+
+private:
+  struct on_stop {
+    socket_op* self;
+    void operator()() const noexcept { self->cancel(); }
+  };
+  void cancel() noexcept {
+    if (!m_slot) return;
+    m_canceled = true;
+    leave();
+    m_scheduler->schedule(m_node);
+  }
+  void leave() noexcept {
+    if (m_slot) {
+      if (*m_slot == this) *m_slot = nullptr;
+      m_slot = nullptr;
+    }
+  }
+
+  scheduler* m_scheduler;
+  std::stop_token m_token;
+  stop_callback_slot<on_stop> m_stop;
+  ready_node m_node{std::coroutine_handle<>{}};
+  socket_op** m_slot = nullptr;
+  bool m_canceled = false;
+};
+
+inline void stream_state::notify(tcp::event_set events) {
+  using tcp::event;
+  const bool ended = tcp::has(events, event::closed);
+  if (reader && (tcp::has(events, event::readable) || ended)) reader->on_event();
+  if (writer && (tcp::has(events, event::writable) || ended)) writer->on_event();
+  if (state_waiter && (tcp::has(events, event::state) || tcp::has(events, event::connected) || ended)) {
+    state_waiter->on_event();
+  }
+}
+
+inline stream_state::~stream_state() {
+  for (auto* op : {reader, writer, state_waiter})
+    if (op) op->abandon();
+}
+
+inline void listener_state::notify() {
+  if (acceptor) acceptor->on_event();
+}
+
+inline listener_state::~listener_state() {
+  if (acceptor) acceptor->abandon();
+}
+
+} // namespace detail
+} // namespace synack

@@ -1,0 +1,318 @@
+// synack/socket/tcp_stream.hpp: a TCP connection as the application sees it.
+//
+//   auto s = co_await net.connect({ip, port});          // result<tcp_stream>
+//   co_await s->send(as_bytes("hello"));                // result<size_t>: all bytes queued
+//   auto data = co_await s->recv(buffer);               // result<span>: the filled part, empty at EOF
+//   co_await s->close();                                // FIN, then the 4-way close
+//
+// Every operation returns result<T> (expected<T, std::error_code>); `.or_throw()` gives T or
+// throws std::system_error. Every operation takes an optional std::stop_token and works with
+// with_timeout(op, d). One recv, one send and one close/connect may wait on a stream at a
+// time; a second one of the same kind completes at once with operation_in_progress.
+//
+// Destroying a tcp_stream never blocks: an open connection is closed gracefully (FIN after
+// the queued data) and finishes in the background, bounded by the TCP timers; a closed one is
+// freed at once.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <system_error>
+
+#include "synack/socket/detail/socket_op.hpp"
+#include "synack/socket/errors.hpp"
+
+namespace synack {
+
+class tcp_stream;
+
+namespace detail {
+
+/// Awaits data: completes with the filled part of the buffer, an empty span at EOF, or an error.
+class recv_op final : public socket_op {
+public:
+  recv_op(stream_state& s, bytes_mut buf, std::stop_token t) noexcept
+      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s), m_buf(buf) {}
+  recv_op(recv_op&&) noexcept = default;
+
+  auto await_ready() -> bool {
+    if (m_state->reader) {
+      m_result = unexpected(make_error(std::errc::operation_in_progress));
+      return true;
+    }
+    return try_now() || stop_requested_early();
+  }
+  void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->reader, h); }
+  auto await_resume() -> result<std::span<std::byte>> {
+    resumed();
+    if (canceled()) return unexpected(operation_canceled_error());
+    return std::move(m_result);
+  }
+  void on_event() override {
+    if (try_now()) finish();
+  }
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: recv"); }
+
+private:
+  auto try_now() -> bool {
+    auto& svc = *m_state->service;
+    const auto id = m_state->id;
+    if (m_buf.empty()) {
+      m_result = std::span<std::byte>{};
+      return true;
+    }
+    if (const auto n = svc.conn_recv(id, m_buf); n > 0) {
+      m_result = m_buf.first(n);
+      return true;
+    }
+    if (svc.conn_at_eof(id)) {
+      m_result = std::span<std::byte>{};
+      return true;
+    }
+    if (svc.conn_state(id) == tcp::state::closed) {
+      const auto ec = svc.conn_error(id);
+      m_result = unexpected(ec ? ec : make_error(std::errc::not_connected));
+      return true;
+    }
+    return false;
+  }
+  stream_state* m_state;
+  bytes_mut m_buf;
+  result<std::span<std::byte>> m_result{std::span<std::byte>{}};
+};
+
+/// Queues all of `data`, waiting for send-buffer space as needed. On error the stream's
+/// last_send_queued() tells how much was queued.
+class send_op final : public socket_op {
+public:
+  send_op(stream_state& s, bytes_view data, std::stop_token t) noexcept
+      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s), m_data(data) {}
+  send_op(send_op&&) noexcept = default;
+
+  auto await_ready() -> bool {
+    if (m_state->writer) {
+      m_result = unexpected(make_error(std::errc::operation_in_progress));
+      return true;
+    }
+    return try_now() || stop_requested_early();
+  }
+  void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->writer, h); }
+  auto await_resume() -> result<std::size_t> {
+    resumed();
+    m_state->last_send = m_sent;
+    if (canceled()) return unexpected(operation_canceled_error());
+    return std::move(m_result);
+  }
+  void on_event() override {
+    if (try_now()) finish();
+  }
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: send"); }
+
+private:
+  auto try_now() -> bool {
+    auto& svc = *m_state->service;
+    const auto id = m_state->id;
+    if (!svc.conn_can_send(id)) {
+      const auto ec = svc.conn_error(id);
+      m_result = unexpected(ec ? ec : make_error(std::errc::broken_pipe));
+      return true;
+    }
+    m_sent += svc.conn_send(id, m_data.subspan(m_sent));
+    if (m_sent == m_data.size()) {
+      m_result = m_sent;
+      return true;
+    }
+    return false;
+  }
+  stream_state* m_state;
+  bytes_view m_data;
+  std::size_t m_sent = 0;
+  result<std::size_t> m_result{std::size_t{0}};
+};
+
+/// CLOSE: sends our FIN after the queued data and completes when the 4-way close is done on
+/// our side (TIME_WAIT or CLOSED), or with the error that ended the connection.
+class close_op final : public socket_op {
+public:
+  close_op(stream_state& s, std::stop_token t) noexcept
+      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s) {}
+  close_op(close_op&&) noexcept = default;
+
+  auto await_ready() -> bool {
+    if (m_state->state_waiter) {
+      m_result = unexpected(make_error(std::errc::operation_in_progress));
+      return true;
+    }
+    m_state->service->conn_close(m_state->id);
+    return try_now() || stop_requested_early();
+  }
+  void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->state_waiter, h); }
+  auto await_resume() -> result<void> {
+    resumed();
+    if (canceled()) return unexpected(operation_canceled_error());
+    return std::move(m_result);
+  }
+  void on_event() override {
+    if (try_now()) finish();
+  }
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: close"); }
+
+private:
+  auto try_now() -> bool {
+    auto& svc = *m_state->service;
+    const auto s = svc.conn_state(m_state->id);
+    if (s == tcp::state::time_wait) return true;
+    if (s == tcp::state::closed) {
+      if (auto ec = svc.conn_error(m_state->id)) m_result = unexpected(ec);
+      return true;
+    }
+    return false;
+  }
+  stream_state* m_state;
+  result<void> m_result{};
+};
+
+} // namespace detail
+
+class tcp_stream {
+public:
+  tcp_stream() = default;
+  explicit tcp_stream(std::unique_ptr<detail::stream_state> s) noexcept : m_state(std::move(s)) {
+    if (m_state) m_state->service->conn_attach(m_state->id, m_state.get());
+  }
+  tcp_stream(tcp_stream&&) noexcept = default;
+  auto operator=(tcp_stream&& o) noexcept -> tcp_stream& {
+    if (this != &o) {
+      reset();
+      m_state = std::move(o.m_state);
+    }
+    return *this;
+  }
+  ~tcp_stream() { reset(); }
+
+  /// Whether this object holds a connection.
+  explicit operator bool() const noexcept { return m_state != nullptr; }
+
+  /// RECEIVE: waits for data; the result is the filled part of `buffer` (empty at EOF).
+  auto recv(bytes_mut buffer, std::stop_token token = {}) -> detail::recv_op {
+    return {st(), buffer, std::move(token)};
+  }
+  /// SEND: completes when every byte of `data` is queued (the send buffer holds it until
+  /// acknowledged). `data` must stay alive until then.
+  auto send(bytes_view data, std::stop_token token = {}) -> detail::send_op { return {st(), data, std::move(token)}; }
+  /// CLOSE: FIN after the queued data; completes when the close finished on our side.
+  auto close(std::stop_token token = {}) -> detail::close_op { return {st(), std::move(token)}; }
+  /// Half-close: our FIN after the queued data; we can still receive.
+  auto shutdown() -> result<void> {
+    auto& svc = *st().service;
+    if (!svc.conn_can_send(m_state->id)) return unexpected(make_error(std::errc::not_connected));
+    svc.conn_shutdown(m_state->id);
+    return {};
+  }
+  /// ABORT: RST, and the connection is gone (RFC 9293 §3.10.5).
+  void abort() {
+    if (m_state) m_state->service->conn_abort(m_state->id);
+  }
+
+  /// One of the 11 states.
+  auto state() const -> tcp::state { return m_state ? m_state->service->conn_state(m_state->id) : tcp::state::closed; }
+  auto info() const -> connection_info {
+    return m_state ? m_state->service->conn_info(m_state->id) : connection_info{};
+  }
+  auto local_endpoint() const -> wire::endpoint { return info().local; }
+  auto remote_endpoint() const -> wire::endpoint { return info().remote; }
+  /// Bytes queued by the last send(), also when it failed or was cancelled.
+  auto last_send_queued() const noexcept -> std::size_t { return m_state ? m_state->last_send : 0; }
+  /// Bytes that can be read without waiting.
+  auto readable() const -> std::size_t { return m_state ? m_state->service->conn_readable(m_state->id) : 0; }
+  /// TCP_NODELAY: turns Nagle's algorithm off (RFC 1122 §4.2.3.4).
+  void set_nodelay(bool on) {
+    if (m_state) m_state->service->conn_set_nodelay(m_state->id, on);
+  }
+  /// SO_KEEPALIVE: probe an idle connection (RFC 1122 §4.2.3.6).
+  void set_keepalive(bool on) {
+    if (m_state) m_state->service->conn_set_keepalive(m_state->id, on);
+  }
+
+private:
+  auto st() const -> detail::stream_state& {
+    if (!m_state) throw std::system_error(make_error(std::errc::not_connected), "synack: empty tcp_stream");
+    return *m_state;
+  }
+  void reset() noexcept {
+    if (!m_state) return;
+    auto s = std::move(m_state);
+    s->service->conn_attach(s->id, nullptr);
+    s->service->conn_release(s->id);
+  }
+  std::unique_ptr<detail::stream_state> m_state;
+};
+
+} // namespace synack
+
+namespace synack::detail {
+
+/// Awaits the end of an active open: a tcp_stream once the connection is established, or the
+/// error that ended the attempt. Cancelling (or destroying) it aborts the attempt.
+class connect_op final : public socket_op {
+public:
+  connect_op(stream_service& svc, std::unique_ptr<stream_state> s, std::stop_token t) noexcept
+      : socket_op(svc.get_scheduler(), std::move(t)), m_service(&svc), m_state(std::move(s)) {}
+  connect_op(stream_service& svc, std::error_code failed) noexcept
+      : socket_op(svc.get_scheduler(), {}), m_service(&svc), m_error(failed) {}
+  connect_op(connect_op&&) noexcept = default;
+  ~connect_op() override {
+    detach_now();
+    if (m_state) {
+      // Not handed to a tcp_stream: the attempt is abandoned.
+      const auto id = m_state->id;
+      m_service->conn_attach(id, nullptr);
+      m_service->conn_abort(id);
+      m_service->conn_release(id);
+      m_state.reset();
+    }
+  }
+
+  auto await_ready() -> bool {
+    if (m_error || !m_state) return true;
+    if (m_state->state_waiter) {
+      m_error = make_error(std::errc::operation_in_progress);
+      return true;
+    }
+    return try_now() || stop_requested_early();
+  }
+  void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->state_waiter, h); }
+  auto await_resume() -> result<tcp_stream> {
+    resumed();
+    if (canceled()) return unexpected(operation_canceled_error());
+    if (m_error) return unexpected(m_error);
+    if (!m_state) return unexpected(make_error(std::errc::not_connected));
+    return tcp_stream{std::move(m_state)};
+  }
+  void on_event() override {
+    if (try_now()) finish();
+  }
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: connect"); }
+
+private:
+  auto try_now() -> bool {
+    switch (m_service->conn_state(m_state->id)) {
+      case tcp::state::syn_sent:
+      case tcp::state::syn_received:
+        return false;
+      case tcp::state::closed: {
+        const auto ec = m_service->conn_error(m_state->id);
+        m_error = ec ? ec : make_error(std::errc::connection_refused);
+        return true;
+      }
+      default:
+        return true; // established (or already past it)
+    }
+  }
+  stream_service* m_service;
+  std::unique_ptr<stream_state> m_state;
+  std::error_code m_error;
+};
+
+} // namespace synack::detail
