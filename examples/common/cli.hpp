@@ -1,0 +1,106 @@
+// examples/common/cli.hpp: a small, strict command-line parser for the example programs.
+//
+// Options are `--name value` or `--name=value`, and flags `--name`. Unknown options, missing
+// or malformed values are reported in one line on stderr and the program exits with status 2.
+#pragma once
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace examples {
+
+class cli {
+public:
+  cli(std::string program, std::string summary) : m_program(std::move(program)), m_summary(std::move(summary)) {}
+
+  /// An option with a value; `set` returns an error message for a bad value, or "".
+  void option(std::string name, std::string metavar, std::string help, std::function<std::string(std::string_view)> set) {
+    m_opts.push_back({std::move(name), std::move(metavar), std::move(help), std::move(set), nullptr});
+  }
+  /// A flag without a value.
+  void flag(std::string name, std::string help, bool& target) {
+    m_opts.push_back({std::move(name), "", std::move(help), nullptr, &target});
+  }
+
+  /// Parses argv; prints --help and exits 0, or prints one error line and exits 2.
+  void parse(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg == "-h" || arg == "--help") {
+        print_help();
+        std::exit(0);
+      }
+      if (arg.substr(0, 2) != "--") fail(fmt::format("unexpected argument '{}'", arg));
+      std::string_view name = arg.substr(2);
+      std::optional<std::string_view> value;
+      if (auto eq = name.find('='); eq != std::string_view::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      const auto* o = find(name);
+      if (!o) fail(fmt::format("unknown option --{} (see --help)", name));
+      if (o->target) {
+        if (value) fail(fmt::format("--{} takes no value", name));
+        *o->target = true;
+        continue;
+      }
+      if (!value) {
+        if (i + 1 >= argc) fail(fmt::format("--{} needs a value ({})", name, o->metavar));
+        value = argv[++i];
+      }
+      if (auto err = o->set(*value); !err.empty()) fail(fmt::format("--{} {}: {}", name, *value, err));
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& message) const {
+    fmt::print(stderr, "{}: {}\n", m_program, message);
+    std::exit(2);
+  }
+
+  void print_help() const {
+    fmt::print("{}\n\nusage: {} [options]\n\noptions:\n", m_summary, m_program);
+    for (const auto& o : m_opts) {
+      auto lhs = o.metavar.empty() ? fmt::format("--{}", o.name) : fmt::format("--{} {}", o.name, o.metavar);
+      fmt::print("  {:<26} {}\n", lhs, o.help);
+    }
+    fmt::print("  {:<26} {}\n", "-h, --help", "show this help and exit");
+  }
+
+private:
+  struct entry {
+    std::string name;
+    std::string metavar;
+    std::string help;
+    std::function<std::string(std::string_view)> set;
+    bool* target;
+  };
+  auto find(std::string_view name) const -> const entry* {
+    for (const auto& o : m_opts)
+      if (o.name == name) return &o;
+    return nullptr;
+  }
+  std::string m_program;
+  std::string m_summary;
+  std::vector<entry> m_opts;
+};
+
+/// Parses an unsigned integer in [lo, hi].
+template <class T>
+auto parse_number(std::string_view s, T& out, T lo, T hi) -> std::string {
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return "not a number";
+  if (v < lo || v > hi) return fmt::format("must be between {} and {}", lo, hi);
+  out = v;
+  return {};
+}
+
+} // namespace examples
