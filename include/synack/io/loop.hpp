@@ -3,7 +3,8 @@
 // `event_loop` (steady clock) and `sim_loop` (manual clock, virtual time).
 //
 // One turn (`run_once`):
-//   1. read the clock once (`now()`);
+//   1. read the clock (`now()`; read again after a blocking wait in step 5, so completions
+//      dispatched in step 6 see the time they arrived);
 //   2. expire due timers (their callbacks run; sleepers become ready);
 //   3. resume ready coroutines until the ready queue is empty;
 //   4. run each turn hook once (the socket stack batches its transmissions here);
@@ -328,10 +329,16 @@ private:
       check_enter(io_uring_submit_and_wait_timeout(&m_ring, &cqe, 1, &ts, nullptr),
                   "synack: io_uring_submit_and_wait_timeout");
     } else {
-      check_enter(io_uring_submit_and_wait(&m_ring, 1), "synack: io_uring_submit_and_wait");
+            check_enter(io_uring_submit_and_wait(&m_ring, 1), "synack: io_uring_submit_and_wait");
     }
+    // The wait may have lasted: completions must see the time they arrived, not the time the
+    // turn began (a receive callback's now() stamps segments and RTT samples).
+    refresh_clock();
     return reap();
   }
+
+  /// Re-reads a real clock after a blocking wait (a virtual clock does not move by itself).
+  virtual void refresh_clock() noexcept {}
 
   /// Copies every available CQE, advances the CQ once, then dispatches them. Re-entrant: a
   /// callback that destroys an in-flight completion reaps from inside (see cancel_and_wait)
@@ -396,8 +403,12 @@ public:
       : event_loop_base(options, c.now()), m_clock(std::move(c)) {}
   ~basic_event_loop() override { shutdown(); }
 
-  /// The clock (for a manual clock, tests may advance it by hand between turns).
+    /// The clock (for a manual clock, tests may advance it by hand between turns).
   auto clock() noexcept -> Clock& { return m_clock; }
+
+  void refresh_clock() noexcept override {
+    if constexpr (!Clock::is_virtual) set_now(m_clock.now());
+  }
 
   /// Runs one turn. Returns false if nothing can happen any more or the loop is closed.
   auto run_once() -> bool {

@@ -31,7 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "synack/core/timer.hpp"
+#include "synack/time/timer_heap.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/port_allocator.hpp"
