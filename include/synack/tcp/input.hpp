@@ -208,6 +208,21 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   const bool rst = seg.flags.has(tcp_flag::rst);
   const bool syn = seg.flags.has(tcp_flag::syn);
 
+  // RFC 9293 §3.5 Figure 7, simultaneous open, line 6: "ESTABLISHED <--
+  // <SEQ=300><ACK=101><CTL=SYN,ACK>": in SYN-RECEIVED, the peer's SYN-ACK that acknowledges our
+  // SYN completes the handshake. Its SYN (at IRS, so below RCV.NXT) was taken already, which
+  // would make the segment unacceptable and, answered with our SYN-ACK again, start a SYN-ACK
+  // ping-pong between two such peers. Process the rest of it as the ACK at IRS + 1 (Linux does
+  // the same).
+  if (m_state == tcp::state::syn_received && syn && !rst && seg.flags.has(tcp_flag::ack) && seg.seq == m_irs &&
+      m_snd_una < seg.ack && seg.ack <= m_snd_nxt) {
+    wire::tcp_repr rest = seg;
+    rest.flags.clear(tcp_flag::syn);
+    rest.seq = seg.seq + 1;
+    on_segment_synchronized(now, rest);
+    return;
+  }
+
   // RFC 7323 §5.3 PAWS, R1: "If there is a Timestamps option in the arriving segment,
   // SEG.TSval < TS.Recent, TS.Recent is valid (see later discussion), and the RST bit is not
   // set, then treat the arriving segment as not acceptable: Send an acknowledgment in reply as
@@ -461,7 +476,12 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
     }
   } else if (syn_acked() && acked > 0) {
     if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
-    m_cc.on_ack(now, acked, rtt_sample, flight_size());
+    // RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes" of data an ACK covers:
+    // our SYN and FIN occupy sequence numbers but are not data.
+    const bool covers_syn = new_una - acked <= m_iss && m_iss < new_una;
+    const bool covers_fin = m_fin_queued && new_una - acked <= fin_seq() && fin_seq() < new_una;
+    const auto data_acked = acked - (covers_syn ? 1u : 0u) - (covers_fin ? 1u : 0u);
+    m_cc.on_ack(now, data_acked, rtt_sample, flight_size());
   }
 
   // RFC 6298 §5.2: "When all outstanding data has been acknowledged, turn off the

@@ -378,8 +378,12 @@ void connection<P>::on_retransmit_timeout(instant now) {
     // off all of the SACKed bits", since the receiver may have reneged.
     m_scoreboard.on_rto(m_snd_nxt);
   } else {
-    // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN.
+    // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN. Remember
+    // it for (5.7) "If the timer expires awaiting the ACK of a SYN segment ... the RTO MUST be
+    // re-initialized to 3 seconds when data transmission begins" and RFC 5681 §3.1 "If the SYN
+    // or SYN/ACK is lost, the initial window ... MUST be one segment" (on_handshake_complete).
     m_rtx_due = true;
+    m_syn_timed_out = true;
   }
   // (5.6) "Start the retransmission timer, such that it expires after RTO seconds (for the
   // value of RTO after the doubling operation outlined in 5.5)."
