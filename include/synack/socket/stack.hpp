@@ -17,7 +17,8 @@
 //             deadline.
 // Composition: `stack<Link, Policies>`; Policies is the TCP policy bundle (tcp/policies.hpp),
 // so `stack<link::tun, tcp::cubic_policies>` swaps the congestion control in one place.
-// Links of medium::ethernet are used through net::ethernet_interface (ARP), see below.
+// Links of medium::ethernet (AF_PACKET) go through net::ethernet_interface: Ethernet framing,
+// ARP resolution of the next hop (net/ipv4's route()), a gratuitous ARP at start.
 #pragma once
 
 #include <sys/random.h>
@@ -33,6 +34,7 @@
 #include "synack/core/scheduler.hpp"
 #include "synack/core/timer.hpp"
 #include "synack/link/link.hpp"
+#include "synack/net/ethernet.hpp"
 #include "synack/net/ipv4.hpp"
 #include "synack/socket/errors.hpp"
 #include "synack/socket/tcp_listener.hpp"
@@ -56,6 +58,8 @@ struct stack_options {
   tcp::layer_config tcp{};
   /// Answer pings.
   bool answer_ping = true;
+  /// Ethernet links: our MAC address (default: the link's own, when it has a mac()).
+  std::optional<wire::mac_address> mac;
   /// Print each connection state change (the tracer link decorator prints the segments).
   bool trace = false;
   std::FILE* trace_file = stderr;
@@ -87,6 +91,17 @@ public:
     if (m_options.trace) {
       m_tcp.shared().on_state_change = &trace_state;
       m_tcp.shared().observer = this;
+    }
+    if (m_link.capabilities().medium == link::medium::ethernet) {
+      net::ethernet_config e;
+      e.address = options.address;
+      if (options.mac) {
+        e.mac = *options.mac;
+      } else if constexpr (requires(const Link& l) { l.mac(); }) {
+        e.mac = m_link.mac();
+      }
+      m_eth.emplace(e);
+      m_eth->announce(); // RFC 5227 §2.3: announce our address (sent by the first turn hook)
     }
     m_loop->add_turn_hook(m_hook);
     m_link.start(link::rx_handler{&on_packet_thunk, this});
@@ -123,6 +138,8 @@ public:
   auto loop() noexcept -> event_loop_base& { return *m_loop; }
   auto link() noexcept -> Link& { return m_link; }
   auto ip() const noexcept -> const net::ipv4_interface& { return m_ip; }
+  /// The Ethernet + ARP layer of an Ethernet link (nullptr on an IP link such as tun).
+  auto ethernet() const noexcept -> const net::ethernet_interface* { return m_eth ? &*m_eth : nullptr; }
   auto tcp() noexcept -> tcp_layer& { return m_tcp; }
   auto address() const noexcept -> wire::ipv4_address { return m_ip.address(); }
   auto options() const noexcept -> const stack_options& { return m_options; }
@@ -130,6 +147,8 @@ public:
   /// Every counter of the stack, like `netstat -s`: f(layer, name, value).
   template <class F>
   void for_each_counter(F&& f) const {
+    if (m_eth)
+      net::for_each_counter(m_eth->counters(), [&](std::string_view name, std::uint64_t v) { f("eth", name, v); });
     net::for_each_counter(m_ip.counters(), [&](std::string_view name, std::uint64_t v) { f("ip", name, v); });
     tcp::for_each_counter(m_tcp.stats(), [&](std::string_view name, std::uint64_t v) { f("tcp", name, v); });
     f("link", "packets dropped: no transmit buffer", m_tx_refused);
@@ -175,25 +194,43 @@ private:
   static void on_packet_thunk(void* self, bytes_view packet, const link::rx_meta& meta) {
     static_cast<stack*>(self)->on_packet(packet, meta);
   }
-  void on_packet(bytes_view packet, const link::rx_meta& meta) {
+  void on_packet(bytes_view frame, const link::rx_meta& meta) {
     const auto now = m_loop->now();
+    bytes_view packet = frame;
+    if (m_eth) {
+      auto in = m_eth->receive(now, frame);
+      auto* ip = std::get_if<net::ethernet_ipv4>(&in);
+      if (!ip) return; // ARP, or dropped and counted
+      packet = ip->packet;
+    }
     const auto csum = meta.checksum_verified ? wire::checksum_check::skip : wire::checksum_check::verify;
     auto in = m_ip.receive(now, packet, csum);
     if (auto* t = std::get_if<net::ingress_tcp>(&in)) {
       m_tcp.on_segment(now, t->src, t->dst, t->seg);
     } else if (auto* e = std::get_if<net::ingress_echo>(&in)) {
-      send_ip(m_ip.echo_reply_len(*e), [&](bytes_mut b) { m_ip.write_echo_reply(b, *e); });
+      send_ip(now, e->src, m_ip.echo_reply_len(*e), [&](bytes_mut b) { m_ip.write_echo_reply(b, *e); });
     } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
-      send_ip(m_ip.unreachable_len(*u), [&](bytes_mut b) { m_ip.write_unreachable(b, *u); });
+      send_ip(now, u->to, m_ip.unreachable_len(*u), [&](bytes_mut b) { m_ip.write_unreachable(b, *u); });
     }
   }
 
-  /// Queues one IPv4 packet of `len` bytes written by `fill`.
+  /// Queues one IPv4 packet to `dst` of `len` bytes written by `fill`; on an Ethernet link,
+  /// framed for the next hop (waiting for ARP if needed).
   template <class Fill>
-  auto send_ip(std::size_t len, Fill&& fill) -> bool {
-    if (m_link.transmit(len, std::forward<Fill>(fill))) return true;
-    ++m_tx_refused;
-    return false;
+  auto send_ip(instant now, wire::ipv4_address dst, std::size_t len, Fill&& fill) -> bool {
+    bool ok = false;
+    if (m_eth) {
+      const auto hop = m_ip.route(dst);
+      if (!hop) {
+        m_ip.count_no_route();
+        return true; // dropped and counted, like a packet lost on the way
+      }
+      ok = m_eth->send_ipv4(now, *hop, len, std::forward<Fill>(fill), m_link);
+    } else {
+      ok = m_link.transmit(len, std::forward<Fill>(fill));
+    }
+    if (!ok) ++m_tx_refused;
+    return ok;
   }
 
   // ---- once per turn
@@ -207,7 +244,9 @@ private:
     explicit stack_timer(stack* s) noexcept : timer_node(&run), self(s) {}
     static void run(timer_node& n) {
       auto* s = static_cast<stack_timer&>(n).self;
-      s->m_tcp.on_timeout(s->m_loop->now());
+      const auto now = s->m_loop->now();
+      if (auto d = s->m_tcp.next_deadline(); d && *d <= now) s->m_tcp.on_timeout(now);
+      // ARP timers are run by the turn hook's poll, which follows in this turn.
     }
     stack* self;
   };
@@ -217,7 +256,7 @@ private:
     if (m_tcp.has_pending()) {
       m_tcp.poll(now, [&](wire::ipv4_address src, wire::ipv4_address dst, const tcp::tx_segment& seg) {
         const auto tcp_len = seg.repr.header_len() + seg.payload_len();
-        return send_ip(net::ipv4_interface::header_len + tcp_len, [&](bytes_mut b) {
+        return send_ip(now, dst, net::ipv4_interface::header_len + tcp_len, [&](bytes_mut b) {
           auto tcp_part = b.subspan(net::ipv4_interface::header_len);
           auto* at = tcp_part.data() + seg.repr.header_len();
           for (auto piece : seg.payload) {
@@ -229,9 +268,14 @@ private:
         });
       });
     }
+    std::optional<instant> deadline = m_tcp.next_deadline();
+    if (m_eth) {
+      m_eth->poll(now, m_link);
+      if (auto d = m_eth->next_deadline(); d && (!deadline || *d < *deadline)) deadline = d;
+    }
     m_link.flush();
-    if (const auto d = m_tcp.next_deadline()) {
-      if (!m_timer.armed() || m_timer.deadline() != *d) m_loop->arm(m_timer, *d);
+    if (deadline) {
+      if (!m_timer.armed() || m_timer.deadline() != *deadline) m_loop->arm(m_timer, *deadline);
     } else {
       m_loop->disarm(m_timer);
     }
@@ -351,6 +395,7 @@ private:
   stack_options m_options;
   net::ipv4_interface m_ip;
   tcp_layer m_tcp;
+  std::optional<net::ethernet_interface> m_eth;
   stack_hook m_hook;
   stack_timer m_timer;
   std::uint64_t m_tx_refused = 0;
