@@ -1,0 +1,444 @@
+// synack/link/detail/fd_engine.hpp: the io_uring engine under tun and af_packet. It reads and
+// writes whole packets on one file descriptor (a tun device or a bound AF_PACKET socket).
+//
+// Contract:
+// - Created once per link on the heap (`create`), so its io_completions keep their addresses
+//   while the link object itself moves. Every buffer is allocated in `create`; the hot path
+//   allocates nothing and makes no system call of its own (the loop's one io_uring_enter per
+//   turn submits the reads and writes and reaps their completions).
+// - Receive (see device_io.hpp): one multishot read over a provided-buffer ring, or rx_depth
+//   plain reads. Each completed read is handed to the rx handler from inside the loop's
+//   completion dispatch, as a view valid only during the call; the buffer then goes back to
+//   the kernel (recycled, or re-read into). A multishot request that ends (ENOBUFS after a
+//   burst) is re-armed at once. If a multishot read fails with EINVAL before it has delivered
+//   anything (the file does not support it) and the mode was `automatic`, the engine switches
+//   to plain reads, allocating their buffers then. After 64 consecutive read errors the engine
+//   stops reading and keeps the error (`rx_error()`): a deleted device must not spin the loop.
+// - Transmit: transmit(len, fill) takes a free buffer, lets `fill` write the packet into it
+//   (pads with zeros up to `tx_min_len`) and queues it; flush() prepares one IORING_OP_WRITE
+//   per queued packet. A write's completion returns its buffer to the free list. It returns
+//   false (fill not called) when every buffer is busy or after stop(); a packet larger than a
+//   buffer is dropped and counted (tx_too_big): it returns true without calling fill, since
+//   trying again could not help.
+// - stop(): no more reads are armed, those in flight are cancelled, queued packets are dropped
+//   (tx_dropped). Destruction cancels what is still in flight and waits for it (io_completion's
+//   destructor), calling no handler, then closes the descriptor. The engine (and so the link)
+//   must be destroyed before its event loop: the provided-buffer ring unregisters from it.
+// - Single-threaded, like the loop.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "synack/io/buffer_ring.hpp"
+#include "synack/io/loop.hpp"
+#include "synack/io/ops.hpp"
+#include "synack/io/uring.hpp"
+#include "synack/link/detail/netdev.hpp"
+#include "synack/link/device_io.hpp"
+#include "synack/link/error.hpp"
+#include "synack/link/link.hpp"
+#include "synack/util/expected.hpp"
+
+namespace synack::link::detail {
+
+/// Provided-buffer group ids for the links' rings; distinct per process so that several links
+/// can share a loop. Starts high to stay clear of ids that tests and applications pick by hand.
+inline auto next_buffer_group() noexcept -> std::uint16_t {
+  static std::atomic<std::uint16_t> next{0x5a00};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Rounds `n` up to a multiple of 64 (cache-line aligned buffers).
+constexpr auto round_up_64(std::size_t n) noexcept -> std::size_t { return (n + 63) & ~std::size_t{63}; }
+
+class fd_engine {
+public:
+  struct config {
+    /// Bytes per receive and transmit buffer (the largest packet the link carries, plus slack).
+    std::size_t buffer_size = 2048;
+    /// Shorter transmitted packets are padded with zeros to this length (Ethernet: 60).
+    std::size_t tx_min_len = 0;
+    device_io_options io;
+  };
+
+  /// Validates `cfg`, allocates every buffer and, for multishot, registers the provided-buffer
+  /// ring. Takes ownership of `fd`.
+  static auto create(event_loop_base& loop, unique_fd fd, const config& cfg)
+      -> expected<std::unique_ptr<fd_engine>, std::error_code> {
+    if (cfg.buffer_size == 0 || cfg.buffer_size > (1u << 20) || cfg.io.tx_buffers == 0 ||
+        cfg.io.tx_buffers > (1u << 20) || cfg.io.rx_depth > 4096)
+      return unexpected{make_error_code(link_errc::invalid_options)};
+    bool multishot = false;
+    switch (cfg.io.rx) {
+      case rx_mode::multishot:
+        if (!loop.opcode_supported(io::op_read_multishot))
+          return unexpected{std::make_error_code(std::errc::operation_not_supported)};
+        multishot = true;
+        break;
+      case rx_mode::automatic:
+        multishot = loop.opcode_supported(io::op_read_multishot);
+        break;
+      case rx_mode::plain:
+        break;
+    }
+    const std::uint16_t ring_n = cfg.io.rx_ring_buffers;
+    if (multishot && (ring_n == 0 || (ring_n & (ring_n - 1)) != 0 || ring_n > 32768))
+      return unexpected{make_error_code(link_errc::invalid_options)};
+    if (!multishot && cfg.io.rx_depth == 0) return unexpected{make_error_code(link_errc::invalid_options)};
+    std::unique_ptr<fd_engine> e;
+    try {
+      e.reset(new fd_engine(loop, std::move(fd), cfg));
+      e->allocate_tx();
+      if (multishot) {
+        std::error_code ec = e->register_ring();
+        if (ec && cfg.io.rx == rx_mode::multishot) return unexpected{ec};
+        if (ec) multishot = false; // automatic: plain reads instead
+      }
+      if (!multishot) e->allocate_plain_rx();
+    } catch (const std::bad_alloc&) {
+      return unexpected{std::make_error_code(std::errc::not_enough_memory)};
+    }
+    return e;
+  }
+
+  fd_engine(const fd_engine&) = delete;
+  auto operator=(const fd_engine&) -> fd_engine& = delete;
+  ~fd_engine() {
+    // Deliver nothing more and re-arm nothing; the completions' destructors (members below)
+    // cancel what is in flight and wait for it.
+    m_stopping = true;
+    m_handler = {};
+  }
+
+  auto fd() const noexcept -> int { return m_fd.get(); }
+  auto counters() const noexcept -> const link_counters& { return m_counters; }
+  auto buffer_size() const noexcept -> std::size_t { return m_cfg.buffer_size; }
+  /// The receive mode in use (multishot or plain; never automatic).
+  auto active_rx_mode() const noexcept -> rx_mode { return m_ring ? rx_mode::multishot : rx_mode::plain; }
+  /// The error that made the engine stop reading (64 consecutive read errors), if any.
+  auto rx_error() const noexcept -> std::error_code { return m_rx_error; }
+  /// How many transmit buffers are free.
+  auto tx_free() const noexcept -> std::size_t { return m_free.size(); }
+
+  /// Starts receiving into `h`. Call once.
+  void start(rx_handler h) {
+    m_handler = h;
+    m_stopping = false;
+    if (m_ring) {
+      arm_multishot();
+    } else {
+      for (std::size_t i = 0; i < m_rx_count; ++i) arm_read(m_rx_slots[i]);
+    }
+  }
+
+  template <class F>
+  auto transmit(std::size_t len, F&& fill) -> bool {
+    if (m_stopping) {
+      ++m_counters.tx_dropped;
+      return false;
+    }
+    if (len > m_cfg.buffer_size) {
+      ++m_counters.tx_too_big;
+      return true;
+    }
+    if (m_free.empty()) {
+      ++m_counters.tx_no_buffer;
+      return false;
+    }
+    const std::uint32_t i = m_free.back();
+    m_free.pop_back();
+    std::byte* buf = tx_buffer(i);
+    struct give_back { // keeps the buffer if fill throws
+      fd_engine* e;
+      std::uint32_t i;
+      ~give_back() {
+        if (e != nullptr) e->m_free.push_back(i);
+      }
+    } guard{this, i};
+    fill(bytes_mut{buf, len});
+    guard.e = nullptr;
+    std::size_t wire_len = len;
+    if (wire_len < m_cfg.tx_min_len) {
+      std::memset(buf + wire_len, 0, m_cfg.tx_min_len - wire_len);
+      wire_len = m_cfg.tx_min_len;
+    }
+    m_tx_slots[i].len = static_cast<std::uint32_t>(wire_len);
+    m_pending.push_back(i); // capacity tx_buffers: never allocates
+    return true;
+  }
+
+  /// Prepares one write per queued packet (and re-arms reads that found the SQ full).
+  void flush() {
+    for (const std::uint32_t i : m_pending) {
+      tx_slot& s = m_tx_slots[i];
+      io_uring_sqe* sqe = m_loop->get_sqe();
+      if (sqe == nullptr) { // the loop is shutting down
+        ++m_counters.tx_dropped;
+        m_free.push_back(i);
+        continue;
+      }
+      io_uring_prep_write(sqe, m_fd.get(), tx_buffer(i), s.len, io::current_position);
+      m_loop->attach(sqe, s);
+    }
+    m_pending.clear();
+    if (!m_rearm.empty() && !m_stopping) {
+      const std::size_t n = m_rearm.size();
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint32_t r = m_rearm[k];
+        if (r == multishot_index)
+          arm_multishot();
+        else
+          arm_read(m_rx_slots[r]);
+      }
+      m_rearm.erase(m_rearm.begin(), m_rearm.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  }
+
+  /// Stops receiving, cancels reads and writes in flight, drops queued packets.
+  void stop() noexcept {
+    if (m_stopping) return;
+    m_stopping = true;
+    m_rearm.clear();
+    if (m_multishot.in_flight()) m_loop->cancel(m_multishot);
+    for (std::size_t i = 0; i < m_rx_count; ++i)
+      if (m_rx_slots[i].in_flight()) m_loop->cancel(m_rx_slots[i]);
+    for (std::size_t i = 0; i < m_cfg.io.tx_buffers; ++i)
+      if (m_tx_slots[i].in_flight()) m_loop->cancel(m_tx_slots[i]);
+    for (const std::uint32_t i : m_pending) {
+      ++m_counters.tx_dropped;
+      m_free.push_back(i);
+    }
+    m_pending.clear();
+  }
+
+  /// True while a read or write of this engine is in flight.
+  auto busy() const noexcept -> bool {
+    if (m_multishot.in_flight()) return true;
+    for (std::size_t i = 0; i < m_rx_count; ++i)
+      if (m_rx_slots[i].in_flight()) return true;
+    return m_free.size() + m_pending.size() != m_cfg.io.tx_buffers;
+  }
+
+private:
+  static constexpr std::uint32_t multishot_index = 0xffffffffu;
+  static constexpr unsigned max_consecutive_errors = 64;
+
+  struct rx_slot : io_completion {
+    rx_slot() noexcept : io_completion(&on_read) {}
+    fd_engine* owner = nullptr;
+    std::byte* buffer = nullptr;
+    std::uint32_t index = 0;
+  };
+  struct tx_slot : io_completion {
+    tx_slot() noexcept : io_completion(&on_write) {}
+    fd_engine* owner = nullptr;
+    std::uint32_t index = 0;
+    std::uint32_t len = 0;
+  };
+  struct multishot_request : io_completion {
+    explicit multishot_request(fd_engine* o) noexcept : io_completion(&on_multishot), owner(o) {}
+    fd_engine* owner;
+  };
+
+  fd_engine(event_loop_base& loop, unique_fd fd, const config& cfg)
+      : m_loop(&loop), m_fd(std::move(fd)), m_cfg(cfg), m_multishot(this) {
+    m_cfg.buffer_size = round_up_64(cfg.buffer_size);
+  }
+
+  void allocate_tx() {
+    const std::size_t n = m_cfg.io.tx_buffers;
+    m_tx_memory.reset(new (std::align_val_t{64}) std::byte[n * m_cfg.buffer_size]);
+    m_free.reserve(n);
+    m_pending.reserve(n);
+    m_tx_slots = std::make_unique<tx_slot[]>(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      m_tx_slots[i].owner = this;
+      m_tx_slots[i].index = static_cast<std::uint32_t>(i);
+      m_free.push_back(static_cast<std::uint32_t>(n - 1 - i));
+    }
+  }
+
+  void allocate_plain_rx() {
+    const std::size_t n = m_cfg.io.rx_depth;
+    m_rx_memory.reset(new (std::align_val_t{64}) std::byte[n * m_cfg.buffer_size]);
+    m_rx_slots = std::make_unique<rx_slot[]>(n);
+    m_rearm.reserve(n + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      m_rx_slots[i].owner = this;
+      m_rx_slots[i].buffer = m_rx_memory.get() + i * m_cfg.buffer_size;
+      m_rx_slots[i].index = static_cast<std::uint32_t>(i);
+    }
+    m_rx_count = n;
+  }
+
+  auto register_ring() -> std::error_code {
+    m_rearm.reserve(1);
+    std::error_code last;
+    for (int attempt = 0; attempt < 8; ++attempt) { // skip group ids someone else registered
+      try {
+        m_ring = std::make_unique<io::buffer_ring>(*m_loop, next_buffer_group(), m_cfg.io.rx_ring_buffers,
+                                                   static_cast<std::uint32_t>(m_cfg.buffer_size));
+        return {};
+      } catch (const std::system_error& x) {
+        last = x.code();
+        if (last != std::errc::file_exists) break;
+      }
+    }
+    return last;
+  }
+
+  auto tx_buffer(std::uint32_t i) const noexcept -> std::byte* {
+    return m_tx_memory.get() + static_cast<std::size_t>(i) * m_cfg.buffer_size;
+  }
+
+  /// An SQE, or nullptr (loop closing, or the SQ full and unsubmittable: then `rearm` is
+  /// remembered and retried at the next flush()).
+  auto sqe_or_defer(std::uint32_t rearm) noexcept -> io_uring_sqe* {
+    try {
+      if (io_uring_sqe* sqe = m_loop->get_sqe()) return sqe;
+      return nullptr;
+    } catch (...) {
+      m_rearm.push_back(rearm); // reserved: never allocates
+      return nullptr;
+    }
+  }
+
+  void arm_read(rx_slot& s) noexcept {
+    if (m_stopping || m_rx_error) return;
+    io_uring_sqe* sqe = sqe_or_defer(s.index);
+    if (sqe == nullptr) return;
+    io_uring_prep_read(sqe, m_fd.get(), s.buffer, static_cast<unsigned>(m_cfg.buffer_size), io::current_position);
+    m_loop->attach(sqe, s);
+  }
+
+  void arm_multishot() noexcept {
+    if (m_stopping || m_rx_error) return;
+    io_uring_sqe* sqe = sqe_or_defer(multishot_index);
+    if (sqe == nullptr) return;
+    io::prep_read_multishot(sqe, m_fd.get(), m_ring->group());
+    m_loop->attach(sqe, m_multishot);
+  }
+
+  void deliver(std::byte* data, std::size_t len) noexcept {
+    m_consecutive_errors = 0;
+    if (m_handler.fn == nullptr || m_stopping) {
+      ++m_counters.rx_dropped;
+      return;
+    }
+    ++m_counters.rx_packets;
+    m_counters.rx_bytes += len;
+    if (len >= m_cfg.buffer_size) ++m_counters.rx_truncated;
+    m_handler(bytes_view{data, len}, rx_meta{});
+  }
+
+  /// Counts a read error; true if reading should go on.
+  auto read_error(int err) noexcept -> bool {
+    ++m_counters.rx_errors;
+    if (++m_consecutive_errors >= max_consecutive_errors) {
+      m_rx_error = std::error_code(err, std::system_category());
+      return false;
+    }
+    return true;
+  }
+
+  static void on_read(io_completion& c, std::int32_t res, std::uint32_t) noexcept {
+    auto& s = static_cast<rx_slot&>(c);
+    fd_engine& e = *s.owner;
+    if (res > 0) {
+      e.deliver(s.buffer, static_cast<std::size_t>(res));
+    } else if (res == -ECANCELED || e.m_stopping) {
+      return;
+    } else if (res != -EAGAIN && res != -EINTR) {
+      if (!e.read_error(res == 0 ? EIO : -res)) return;
+    }
+    e.arm_read(s);
+  }
+
+  static void on_multishot(io_completion& c, std::int32_t res, std::uint32_t flags) noexcept {
+    fd_engine& e = *static_cast<multishot_request&>(c).owner;
+    if (const auto id = io::buffer_ring::buffer_id(flags)) {
+      if (res > 0) {
+        e.m_multishot_delivered = true;
+        e.deliver(e.m_ring->buffer(*id).data(), static_cast<std::size_t>(res));
+      }
+      e.m_ring->recycle(*id);
+    }
+    if ((flags & IORING_CQE_F_MORE) != 0) return;
+    // The request has ended.
+    if (res == -ECANCELED || e.m_stopping) return;
+    if (res == -ENOBUFS) {
+      ++e.m_counters.rx_rearms;
+    } else if (res == -EINVAL && !e.m_multishot_delivered && e.m_cfg.io.rx == rx_mode::automatic) {
+      e.fall_back_to_plain();
+      return;
+    } else if (res < 0 && res != -EAGAIN && res != -EINTR) {
+      if (!e.read_error(-res)) return;
+    }
+    e.arm_multishot();
+  }
+
+  void fall_back_to_plain() noexcept {
+    try {
+      allocate_plain_rx();
+    } catch (...) {
+      m_rx_error = std::make_error_code(std::errc::not_enough_memory);
+      return;
+    }
+    // The ring stays registered (its memory is small next to the buffers) until destruction.
+    m_ring_retired = std::move(m_ring);
+    for (std::size_t i = 0; i < m_rx_count; ++i) arm_read(m_rx_slots[i]);
+  }
+
+  static void on_write(io_completion& c, std::int32_t res, std::uint32_t) noexcept {
+    auto& s = static_cast<tx_slot&>(c);
+    fd_engine& e = *s.owner;
+    if (res < 0) {
+      ++e.m_counters.tx_errors;
+      e.m_last_tx_error = -res;
+    } else {
+      ++e.m_counters.tx_packets;
+      e.m_counters.tx_bytes += static_cast<std::uint64_t>(res);
+    }
+    e.m_free.push_back(s.index); // reserved: never allocates
+  }
+
+  // Declaration order matters for destruction (reverse): the completions go first (their
+  // destructors cancel and wait), then the ring and the buffers they point into, then the fd.
+  event_loop_base* m_loop;
+  unique_fd m_fd;
+  config m_cfg;
+  link_counters m_counters;
+  rx_handler m_handler;
+  std::error_code m_rx_error;
+  int m_last_tx_error = 0;
+  unsigned m_consecutive_errors = 0;
+  bool m_stopping = false;
+  bool m_multishot_delivered = false;
+  std::size_t m_rx_count = 0;
+  struct aligned_delete {
+    void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::byte[], aligned_delete> m_tx_memory;
+  std::unique_ptr<std::byte[], aligned_delete> m_rx_memory;
+  std::unique_ptr<io::buffer_ring> m_ring;
+  std::unique_ptr<io::buffer_ring> m_ring_retired;
+  std::vector<std::uint32_t> m_free;
+  std::vector<std::uint32_t> m_pending;
+  std::vector<std::uint32_t> m_rearm;
+  std::unique_ptr<tx_slot[]> m_tx_slots;
+  std::unique_ptr<rx_slot[]> m_rx_slots;
+  multishot_request m_multishot;
+};
+
+} // namespace synack::link::detail
