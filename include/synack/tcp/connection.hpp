@@ -473,6 +473,11 @@ private:
     if (m_syn_timed_out)
       m_cc = congestion_type{congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()}};
   }
+  /// RFC 7323 §5.5: "an implementation of PAWS [must] include a mechanism to "invalidate" the
+  /// TS.Recent value when a connection is idle for more than 24 days".
+  auto ts_recent_valid(instant now) const noexcept -> bool {
+    return now - m_ts_recent_time <= std::chrono::hours{24 * 24};
+  }
   auto tsval(instant now) const noexcept -> std::uint32_t {
     return static_cast<std::uint32_t>(now.millis()) + m_ts_offset;
   }

@@ -230,7 +230,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   // days of idleness.
   if (m_ts_ok && seg.options.timestamps && !rst) {
     const auto behind = static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) < 0;
-    if (behind && now - m_ts_recent_time <= std::chrono::hours{24 * 24}) {
+    if (behind && ts_recent_valid(now)) {
       ++m_shared->stats.paws_rejected;
       m_ack_now = true;
       return;
@@ -261,9 +261,12 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   }
 
   // RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent then SEG.TSval is
-  // copied to TS.Recent; otherwise, it is ignored."
+  // copied to TS.Recent; otherwise, it is ignored." §5.5: "If TS.Recent is found to be invalid,
+  // then the segment is accepted, regardless of the failure of the timestamp check, and rule R3
+  // updates TS.Recent with the TSval from the new segment" (else we would echo the stale value
+  // forever, and the peer would take it for its RTT).
   if (m_ts_ok && seg.options.timestamps && seg.seq <= m_last_ack_sent &&
-      static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) >= 0) {
+      (static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) >= 0 || !ts_recent_valid(now))) {
     m_ts_recent = seg.options.timestamps->tsval;
     m_ts_recent_time = now;
   }

@@ -272,16 +272,20 @@ auto connection<P>::build_header(instant now, seq_number seq, bool syn, bool fin
 }
 
 /// The window field of a segment, and the new right edge it advertises.
-/// RFC 1122 §4.2.3.3 (receiver SWS avoidance): the right edge moves only "when it can be moved
-/// forward by at least min(Fr * RCV.BUFF, Eff.snd.MSS)" (Fr = 1/2). RFC 9293 §3.8.6.2.2: the
-/// edge is never moved back (no shrinking), even when window-scale rounding would.
+/// RFC 1122 §4.2.3.3 (receiver SWS avoidance): "keep RCV.NXT+RCV.WND fixed until the reduction
+/// satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )" (Fr = 1/2),
+/// a closed window included: it reopens by at least that much, never by a few bytes. RFC 9293
+/// §3.8.6.2.2: the edge is never moved back (no shrinking), even when window-scale rounding
+/// would. (Data accepted past the advertised edge, within the buffer, can leave RCV.NXT beyond
+/// it: the window is then zero until the threshold is met.)
 template <class P>
 auto connection<P>::window_field() -> std::uint16_t {
   const auto space = rcv_space();
   seq_number edge = m_rcv_nxt + space;
-  if (edge > m_rcv_adv) {
+  const seq_number kept = m_rcv_adv > m_rcv_nxt ? m_rcv_adv : m_rcv_nxt;
+  if (edge > kept) {
     const auto threshold = std::min<std::uint32_t>(m_cfg.recv_buffer / 2, m_rcv_mss);
-    if (static_cast<std::uint32_t>(edge - m_rcv_adv) < threshold && m_rcv_adv > m_rcv_nxt) edge = m_rcv_adv;
+    if (static_cast<std::uint32_t>(edge - kept) < threshold) edge = kept;
   }
   if (edge < m_rcv_adv) edge = m_rcv_adv;
   const auto wnd = static_cast<std::uint32_t>(edge - m_rcv_nxt);
