@@ -266,7 +266,10 @@ protected:
     run_ready();
     run_turn_hooks();
     const bool io = m_in_flight_count != 0 || io_uring_sq_ready(&m_ring) != 0;
-    if (has_ready() || m_stop_requested || !may_block) { // work is queued, or run() is to return
+    // Do not block when run_until's awaitable finished in this turn: other I/O (a link's
+    // reads) may stay in flight forever.
+    const bool done = m_done_flag != nullptr && *m_done_flag;
+    if (has_ready() || m_stop_requested || !may_block || done) { // work is queued, or run() is to return
       if (io) poll_ring();
       return has_ready() || io || next_deadline() ? turn_outcome::progress : turn_outcome::idle;
     }
@@ -291,6 +294,8 @@ protected:
   }
 
   bool m_stop_requested = false;
+  /// The flag of the running run_until_done (sync_wait), if any.
+  const bool* m_done_flag = nullptr;
 
 private:
   struct cqe_copy {
@@ -329,7 +334,7 @@ private:
       check_enter(io_uring_submit_and_wait_timeout(&m_ring, &cqe, 1, &ts, nullptr),
                   "synack: io_uring_submit_and_wait_timeout");
     } else {
-            check_enter(io_uring_submit_and_wait(&m_ring, 1), "synack: io_uring_submit_and_wait");
+      check_enter(io_uring_submit_and_wait(&m_ring, 1), "synack: io_uring_submit_and_wait");
     }
     // The wait may have lasted: completions must see the time they arrived, not the time the
     // turn began (a receive callback's now() stamps segments and RTT samples).
@@ -403,7 +408,7 @@ public:
       : event_loop_base(options, c.now()), m_clock(std::move(c)) {}
   ~basic_event_loop() override { shutdown(); }
 
-    /// The clock (for a manual clock, tests may advance it by hand between turns).
+  /// The clock (for a manual clock, tests may advance it by hand between turns).
   auto clock() noexcept -> Clock& { return m_clock; }
 
   void refresh_clock() noexcept override {
@@ -444,7 +449,9 @@ public:
   }
 
   auto run_until_done(const bool& done) -> bool override {
+    const bool* outer = std::exchange(m_done_flag, &done);
     while (!done && !m_stop_requested && run_once()) {}
+    m_done_flag = outer;
     m_stop_requested = false;
     return done;
   }
