@@ -22,7 +22,8 @@ public:
   cli(std::string program, std::string summary) : m_program(std::move(program)), m_summary(std::move(summary)) {}
 
   /// An option with a value; `set` returns an error message for a bad value, or "".
-  void option(std::string name, std::string metavar, std::string help, std::function<std::string(std::string_view)> set) {
+  void option(std::string name, std::string metavar, std::string help,
+              std::function<std::string(std::string_view)> set) {
     m_opts.push_back({std::move(name), std::move(metavar), std::move(help), std::move(set), nullptr});
   }
   /// A flag without a value.
