@@ -386,6 +386,28 @@ TEST_CASE("receiver SWS avoidance: a closed window reopens only by min(RCV.BUFF/
   CHECK(f.poll_one().repr.window == 1000);
 }
 
+TEST_CASE("reading never sends a window update the 16-bit field cannot carry (no duplicate ACKs)") {
+  // Without window scaling the window field tops out at 65535. With a larger buffer, reading
+  // frees space that cannot be advertised: an "update" would repeat the last ACK and window,
+  // which the peer counts as a duplicate ACK (RFC 5681 §2), and three of them make it
+  // retransmit for nothing.
+  tcp::config c = fixture::plain_config();
+  c.recv_buffer = 256 * 1024;
+  fixture f{c};
+  to_established(f);
+  const auto r1 = remote_iss + 1;
+  f.recv(seg{}.seq(r1).ack(local_iss + 1).payload(text(smss)));
+  f.recv(seg{}.seq(r1 + smss).ack(local_iss + 1).payload(text(smss)));
+  auto ack = f.poll_one();
+  CHECK(ack.repr.ack == r1 + 2 * smss);
+  CHECK(ack.repr.window == 65535);
+  std::array<std::byte, 100> buf{};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(f.conn.recv(buf) == 100);
+    f.expect_silence();
+  }
+}
+
 TEST_CASE("zero-window probes are answered with the current window (RFC 9293 §3.8.6.1)") {
   tcp::config c = fixture::plain_config();
   c.recv_buffer = 2000;
@@ -454,6 +476,23 @@ TEST_CASE("simultaneous close: both sides pass through CLOSING to TIME_WAIT, the
   CHECK(d.b.state() == state::closed);
   CHECK(d.a.last_error() == tcp::error::none);
   CHECK(d.b.last_error() == tcp::error::none);
+}
+
+TEST_CASE("close after a half-close starts the FIN_WAIT_2 timeout; a half-close alone does not") {
+  fixture f;
+  to_established(f);
+  f.conn.shutdown_write(f.now);
+  REQUIRE(f.poll_one().has(tcp_flag::fin));
+  f.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 2));
+  REQUIRE(f.state() == state::fin_wait_2);
+  CHECK_FALSE(f.conn.next_deadline().has_value()); // data may still come: wait for it
+  f.now += 1h;
+  f.conn.close(f.now); // nothing left to read: now the wait is bounded
+  REQUIRE(f.conn.next_deadline().has_value());
+  CHECK(*f.conn.next_deadline() == f.now + f.cfg.fin_wait_2_timeout);
+  f.advance(f.cfg.fin_wait_2_timeout);
+  CHECK(f.state() == state::closed);
+  CHECK(f.conn.last_error() == tcp::error::none);
 }
 
 TEST_CASE("FIN out of order: held until the hole fills, then CLOSE_WAIT (RFC 9293 §3.10.7.4 eighth step)") {

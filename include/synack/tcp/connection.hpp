@@ -362,7 +362,6 @@ private:
   }
 
   void close_impl(instant now, bool full) {
-    (void)now;
     if (full) m_read_closed = true;
     switch (m_state) {
       case tcp::state::closed:
@@ -380,7 +379,14 @@ private:
       abort(now);
       return;
     }
-    if (m_fin_queued) return; // "error: connection closing"
+    if (m_fin_queued) {
+      // "error: connection closing". A full close after a half-close: now that nobody will
+      // read, FIN_WAIT_2 must not wait for the peer's FIN forever (the FIN_WAIT_2 timeout
+      // starts here if that state was entered before).
+      if (full && m_state == tcp::state::fin_wait_2 && !m_timers.is_set(timer_kind::close))
+        m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+      return;
+    }
     switch (m_state) {
       case tcp::state::syn_received:
       case tcp::state::established:

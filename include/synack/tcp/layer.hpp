@@ -31,11 +31,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "synack/time/timer_heap.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/port_allocator.hpp"
 #include "synack/tcp/syn_cookie.hpp"
+#include "synack/time/timer_heap.hpp"
 #include "synack/util/expected.hpp"
 #include "synack/util/siphash.hpp"
 
@@ -221,8 +221,9 @@ public:
     if (find(id)) mark_dirty(*m_slots[id.slot]);
   }
 
-  /// The application lets go of the connection. An open one is closed gracefully (FIN) and
-  /// finishes in the background, as an orphan; a closed one is freed.
+  /// The application lets go of the connection (`id` is stale from now on). An open one is
+  /// closed gracefully (FIN) and finishes in the background, as an orphan, bounded by the
+  /// timers; a closed one is freed.
   void release(instant now, conn_id id) {
     auto* c = find(id);
     if (!c) return;
@@ -230,7 +231,13 @@ public:
     s.held = false;
     s.user = nullptr;
     if (c->state() != tcp::state::closed) {
-      if (c->can_send() || c->state() == tcp::state::syn_sent) c->close(now);
+      // CLOSE (RFC 9293 §3.10.4) unless the close is already under way. After a half-close
+      // (FIN_WAIT_1/2) it still matters: the full close starts the FIN_WAIT_2 timeout, without
+      // which an orphan whose peer never sends its FIN would live forever.
+      if (in_state(c->state(), tcp::state::syn_sent | tcp::state::syn_received | tcp::state::established |
+                                   tcp::state::close_wait | tcp::state::fin_wait_1 | tcp::state::fin_wait_2))
+        c->close(now);
+      ++s.generation; // an orphan: the application's id finds nothing any more
       mark_dirty(s);
     } else if (c->wants_poll()) {
       mark_dirty(s); // a RST is still to be sent: poll() frees it afterwards
@@ -260,7 +267,16 @@ public:
         mark_dirty(s);
         return;
       }
+      // RFC 1122 §4.2.2.13 (1): the new incarnation "assigns its initial sequence number for
+      // the new connection to be larger than the largest sequence number it used on the
+      // previous connection incarnation". The clock-driven ISN (RFC 6528) usually is, but not
+      // when the old connection sent faster than the 4 µs clock ran: then, like Linux, start
+      // a window's worth beyond the old SND.NXT.
+      const auto old_snd_nxt = c.tcb().snd_nxt;
       free_slot(s);
+      auto* l = listener_for(dst, seg.dst_port);
+      on_listener_segment(now, *l, t, seg, old_snd_nxt);
+      return;
     }
     auto* l = listener_for(dst, seg.dst_port);
     if (!l) {
@@ -295,12 +311,7 @@ public:
   /// with nobody holding them.
   template <class Emit>
   void poll(instant now, Emit&& emit) {
-    while (!m_replies.empty()) {
-      const auto& r = m_replies.front();
-      if (!emit(r.src, r.dst, tx_segment{r.repr, {}, false})) return;
-      if (r.repr.flags.has(wire::tcp_flag::rst)) ++m_shared.stats.out_rsts;
-      m_replies.pop_front();
-    }
+    if (!send_replies(emit)) return;
     m_polling.swap(m_dirty);
     for (const auto index : m_polling) {
       auto& s = *m_slots[index];
@@ -317,6 +328,9 @@ public:
       if (refused && s.conn) mark_dirty(s);
     }
     m_polling.clear();
+    // Replies queued by the connections just polled (a RST for an accept queue that filled
+    // up during the handshake) leave now, not whenever the next poll happens.
+    (void)send_replies(emit);
   }
 
 private:
@@ -354,6 +368,18 @@ private:
     wire::tcp_repr repr;
   };
 
+  /// Sends the queued stateless replies; false when `emit` refused one (no buffer now).
+  template <class Emit>
+  auto send_replies(Emit& emit) -> bool {
+    while (!m_replies.empty()) {
+      const auto& r = m_replies.front();
+      if (!emit(r.src, r.dst, tx_segment{r.repr, {}, false})) return false;
+      if (r.repr.flags.has(wire::tcp_flag::rst)) ++m_shared.stats.out_rsts;
+      m_replies.pop_front();
+    }
+    return true;
+  }
+
   auto find_listener(listener_id id) noexcept -> listener_entry* {
     if (id.index >= m_listeners.size()) return nullptr;
     auto& l = m_listeners[id.index];
@@ -373,7 +399,10 @@ private:
     return static_cast<std::uint32_t>(&l - m_listeners.data());
   }
 
-  auto new_slot(const four_tuple& t, instant now, const tcp::config* settings = nullptr) -> slot& {
+  /// A slot with a new connection for `t`. `iss_above`: the ISS must be beyond this sequence
+  /// number (a reopened TIME_WAIT, see on_segment).
+  auto new_slot(const four_tuple& t, instant now, const tcp::config* settings = nullptr,
+                std::optional<seq_number> iss_above = std::nullopt) -> slot& {
     std::uint32_t index;
     if (!m_free.empty()) {
       index = m_free.back();
@@ -385,7 +414,9 @@ private:
       m_slots.back()->index = index;
     }
     auto& s = *m_slots[index];
-    s.conn.emplace(m_shared, settings ? *settings : m_cfg.connection, t, m_isn(now, t.local, t.remote),
+    auto iss = m_isn(now, t.local, t.remote);
+    if (iss_above && !(iss > *iss_above)) iss = *iss_above + 65535 + 2;
+    s.conn.emplace(m_shared, settings ? *settings : m_cfg.connection, t, iss,
                    m_isn.timestamp_offset(t.local, t.remote));
     s.listener = conn_id::invalid;
     s.user = nullptr;
@@ -458,7 +489,8 @@ private:
     }
   }
 
-  void on_listener_segment(instant now, listener_entry& l, const four_tuple& t, const wire::tcp_repr& seg) {
+  void on_listener_segment(instant now, listener_entry& l, const four_tuple& t, const wire::tcp_repr& seg,
+                           std::optional<seq_number> iss_above = std::nullopt) {
     using wire::tcp_flag;
     ++m_shared.stats.in_segs;
     // §3.10.7.2 LISTEN: "first check for a RST: An incoming RST should be ignored."
@@ -483,7 +515,7 @@ private:
         ++m_shared.stats.listen_drops;
       return;
     }
-    auto& s = new_slot(t, now);
+    auto& s = new_slot(t, now, nullptr, iss_above);
     s.listener = listener_index(l);
     ++l.embryos;
     s.conn->listen();

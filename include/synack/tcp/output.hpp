@@ -302,7 +302,11 @@ template <class P>
 auto connection<P>::should_send_window_update() const -> bool {
   if (!in_state(m_state, tcp::state::established | tcp::state::fin_wait_1 | tcp::state::fin_wait_2)) return false;
   const auto current = rcv_wnd();
-  const auto possible = rcv_space();
+  // What the 16-bit field can carry at most (RFC 7323 §2.3): space beyond it cannot be
+  // advertised, and an "update" that repeats the last ACK and window is a duplicate ACK to the
+  // peer (RFC 5681 §2), three of which make it retransmit for nothing.
+  const auto possible =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(rcv_space(), std::uint64_t{65535} << m_rcv_wscale));
   if (possible <= current) return false;
   const auto threshold = std::min<std::uint32_t>(m_cfg.recv_buffer / 2, m_rcv_mss);
   return possible - current >= threshold && current <= possible / 2;
