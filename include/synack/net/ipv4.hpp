@@ -171,8 +171,13 @@ public:
       ++m_counters.in_addr_errors;
       return {};
     }
-    // RFC 1122 §3.2.1.3: a source that is broadcast, multicast or one of ours is discarded.
-    if (ip->src == address() || ip->src.is_broadcast() || ip->src.is_multicast() || is_subnet_broadcast(ip->src)) {
+    // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP
+    // source address that is invalid by the rules of this section": broadcast, multicast, one
+    // of ours, and (a)/(b) {0, ...} ("MUST NOT be sent, except as a source address as part of
+    // an initialization procedure", which we do not take part in) and (g) {127, <any>}
+    // ("MUST NOT appear outside a host"). An ICMP error must never go to such a source either.
+    if (ip->src == address() || ip->src.is_broadcast() || ip->src.is_multicast() || is_subnet_broadcast(ip->src) ||
+        (ip->src.to_u32() >> 24) == 0 || ip->src.is_loopback()) {
       ++m_counters.in_martians;
       return {};
     }
@@ -213,7 +218,10 @@ public:
         if (to_broadcast || ip->fragment_offset != 0 || !allow_icmp_error(now)) return {};
         const auto code = ip->protocol == wire::ip_protocol::udp ? wire::icmpv4_unreachable::port
                                                                  : wire::icmpv4_unreachable::protocol;
-        return ingress_unreachable{code, ip->src, packet.first(std::min(packet.size(), view->header_len() + 8))};
+        // RFC 792: "Internet Header + 64 bits of Original Data Datagram": never the link's
+        // padding after the datagram's total length.
+        const auto quote = std::min<std::size_t>(view->total_len(), view->header_len() + 8);
+        return ingress_unreachable{code, ip->src, packet.first(quote)};
       }
     }
   }
@@ -335,12 +343,18 @@ private:
           ++m_counters.icmp_in_dest_unreachs;
         else
           ++m_counters.icmp_in_time_excds;
-        // The quoted packet: its IPv4 header and at least 8 bytes of its payload (RFC 792).
-        auto quoted = wire::ipv4_packet<bytes_view>::checked(icmp->data);
-        if (!quoted || quoted->src() != address() || icmp->data.size() < quoted->header_len() + 4) return {};
-        ingress_icmp_error err{icmp->type,    icmp->code,    icmp->next_hop_mtu,
-                               quoted->src(), quoted->dst(), quoted->protocol()};
-        const auto ports = icmp->data.subspan(quoted->header_len());
+        // The quoted packet: "the Internet header and at least the first 8 data octets of the
+        // datagram that triggered the error" (RFC 1122 §3.2.2, RFC 792). Its total length is the
+        // original's, longer than the quote, so only the fixed header and IHL are checked here.
+        const auto quote = icmp->data;
+        if (quote.size() < wire::ipv4_min_header_len) return {};
+        const wire::ipv4_packet<bytes_view> quoted{quote};
+        if (quoted.version() != 4 || quoted.header_len() < wire::ipv4_min_header_len ||
+            quote.size() < quoted.header_len() + 4 || quoted.src() != address())
+          return {};
+        ingress_icmp_error err{icmp->type,   icmp->code,   icmp->next_hop_mtu,
+                               quoted.src(), quoted.dst(), quoted.protocol()};
+        const auto ports = quote.subspan(quoted.header_len());
         err.original_src_port = load_be<std::uint16_t>(ports.data());
         err.original_dst_port = load_be<std::uint16_t>(ports.data() + 2);
         return err;
