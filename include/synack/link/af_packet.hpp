@@ -16,13 +16,21 @@
 // - promiscuous mode (PACKET_MR_PROMISC) when `mac` differs from the interface's address or
 //   `promiscuous` is set: the NIC must accept unicast frames for an address it does not own.
 // - the interface is set up (IFF_UP) unless `set_up` is false.
+// - PACKET_AUXDATA: each frame comes with its tp_status. A frame the kernel made on this
+//   machine and passed through a veth (the kernel side's TCP and UDP, with checksum offload)
+//   carries only a partial checksum (TP_STATUS_CSUMNOTREADY): on the wire it would be wrong,
+//   but it never crossed a wire. Such frames, and those whose checksum a NIC verified
+//   (TP_STATUS_CSUM_VALID), are handed up with rx_meta::checksum_verified, so the stack does
+//   not drop them as corrupt. (A pcap of the receiving side shows their checksums as bad,
+//   as tcpdump on the veth would.)
 // Frames shorter than 60 bytes are padded with zeros (IEEE 802.3 minimum frame size, FCS
 // excluded; wire/ethernet.hpp leaves padding to the link).
 // Errors: interface_not_found, not_permitted (CAP_NET_RAW), wrong_device_type (not Ethernet).
 //
-// I/O as in tun.hpp (detail/fd_engine.hpp): read(2)/write(2) semantics on the bound socket
-// through IORING_OP_READ_MULTISHOT or plain reads, and IORING_OP_WRITE per frame, batched by
-// flush(). Must be destroyed before its event loop.
+// I/O as in tun.hpp (detail/fd_engine.hpp): IORING_OP_RECVMSG on the bound socket, multishot
+// over a provided-buffer ring (IORING_RECV_MULTISHOT) or rx_depth plain requests, and
+// IORING_OP_WRITE per frame (write(2) on a bound packet socket sends on its interface),
+// batched by flush(). Must be destroyed before its event loop.
 #pragma once
 
 #include <linux/if_ether.h>
@@ -86,12 +94,18 @@ public:
     const wire::mac_address mac = options.mac.value_or(*hw);
     if (!mac.is_unicast() || mac.is_zero()) return unexpected{make_error_code(link_errc::invalid_options)};
 
+    // Up before the bind: binding to a down interface leaves ENETDOWN pending on the socket.
+    if (options.set_up) {
+      if (auto r = detail::set_up(ctl->get(), options.interface); !r) return unexpected{r.error()};
+    }
     const int raw = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (raw < 0) return unexpected{errno_code(errno)};
     detail::unique_fd fd{raw};
     const int one = 1;
     // Linux 4.20; ignoring failure on older kernels costs only the kernel's own frames.
     ::setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+    // tp_status with each frame: the checksums' state (see the header comment).
+    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) return unexpected{errno_code(errno)};
     if (options.qdisc_bypass && ::setsockopt(fd.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0)
       return unexpected{errno_code(errno)};
     if (options.rcvbuf_bytes > 0) {
@@ -108,6 +122,9 @@ public:
       if (e == ENODEV) return unexpected{make_error_code(link_errc::interface_not_found)};
       return unexpected{errno_code(e)};
     }
+    int pending = 0; // clears the ENETDOWN a down interface leaves (it starts receiving when up)
+    socklen_t pending_len = sizeof pending;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &pending, &pending_len);
     if (options.promiscuous || mac != *hw) {
       packet_mreq mr{};
       mr.mr_ifindex = *index;
@@ -115,13 +132,11 @@ public:
       if (::setsockopt(fd.get(), SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
         return unexpected{errno_code(errno)};
     }
-    if (options.set_up) {
-      if (auto r = detail::set_up(ctl->get(), options.interface); !r) return unexpected{r.error()};
-    }
 
     detail::fd_engine::config cfg;
     cfg.buffer_size = *mtu + wire::ethernet_frame<bytes_view>::header_len + 64; // slack as in tun
     cfg.tx_min_len = wire::ethernet_min_frame_len;
+    cfg.call = detail::rx_call::recvmsg_auxdata;
     cfg.io = options.io;
     auto engine = detail::fd_engine::create(loop, std::move(fd), cfg);
     if (!engine) return unexpected{engine.error()};
@@ -155,6 +170,9 @@ public:
   auto counters() const noexcept -> const link_counters& { return m_engine->counters(); }
   auto active_rx_mode() const noexcept -> rx_mode { return m_engine->active_rx_mode(); }
   auto rx_error() const noexcept -> std::error_code { return m_engine->rx_error(); }
+  /// errno of the last receive / send error (counted in the counters), 0 if none.
+  auto last_rx_errno() const noexcept -> int { return m_engine->last_rx_errno(); }
+  auto last_tx_errno() const noexcept -> int { return m_engine->last_tx_errno(); }
   auto busy() const noexcept -> bool { return m_engine->busy(); }
 
   /// Reads (and accumulates) the socket's PACKET_STATISTICS: one getsockopt, not for the hot path.

@@ -153,6 +153,9 @@ public:
   auto active_rx_mode() const noexcept -> rx_mode { return m_engine->active_rx_mode(); }
   /// Set when reading stopped after repeated errors (the device went away).
   auto rx_error() const noexcept -> std::error_code { return m_engine->rx_error(); }
+  /// errno of the last receive / send error (counted in the counters), 0 if none.
+  auto last_rx_errno() const noexcept -> int { return m_engine->last_rx_errno(); }
+  auto last_tx_errno() const noexcept -> int { return m_engine->last_tx_errno(); }
   /// True while reads or writes are in flight (after stop(), run the loop until false).
   auto busy() const noexcept -> bool { return m_engine->busy(); }
 

@@ -6,14 +6,18 @@
 //   while the link object itself moves. Every buffer is allocated in `create`; the hot path
 //   allocates nothing and makes no system call of its own (the loop's one io_uring_enter per
 //   turn submits the reads and writes and reaps their completions).
-// - Receive (see device_io.hpp): one multishot read over a provided-buffer ring, or rx_depth
-//   plain reads. Each completed read is handed to the rx handler from inside the loop's
-//   completion dispatch, as a view valid only during the call; the buffer then goes back to
-//   the kernel (recycled, or re-read into). A multishot request that ends (ENOBUFS after a
-//   burst) is re-armed at once. If a multishot read fails with EINVAL before it has delivered
-//   anything (the file does not support it) and the mode was `automatic`, the engine switches
-//   to plain reads, allocating their buffers then. After 64 consecutive read errors the engine
-//   stops reading and keeps the error (`rx_error()`): a deleted device must not spin the loop.
+// - Receive (see device_io.hpp): one multishot request over a provided-buffer ring, or
+//   rx_depth plain requests. The request is IORING_OP_READ(_MULTISHOT) for a tun, and
+//   IORING_OP_RECVMSG (multishot with IORING_RECV_MULTISHOT) for a packet socket with
+//   PACKET_AUXDATA (`rx_call::recvmsg_auxdata`): its tp_status tells whether the kernel
+//   already validated the checksums (TP_STATUS_CSUM_VALID) or never computed them because the
+//   packet was made on this machine (TP_STATUS_CSUMNOTREADY: a veth peer's CHECKSUM_PARTIAL
+//   skb); either sets rx_meta::checksum_verified. Each completed read is handed to the rx handler from inside the
+//   loop's completion dispatch, as a view valid only during the call; the buffer then goes back to the kernel
+//   (recycled, or re-read into). A multishot request that ends (ENOBUFS after a burst) is re-armed at once. If a
+//   multishot read fails with EINVAL before it has delivered anything (the file does not support it) and the mode was
+//   `automatic`, the engine switches to plain reads, allocating their buffers then. After 64 consecutive read errors
+//   the engine stops reading and keeps the error (`rx_error()`): a deleted device must not spin the loop.
 // - Transmit: transmit(len, fill) takes a free buffer, lets `fill` write the packet into it
 //   (pads with zeros up to `tx_min_len`) and queues it; flush() prepares one IORING_OP_WRITE
 //   per queued packet. A write's completion returns its buffer to the free list. It returns
@@ -28,6 +32,9 @@
 #pragma once
 
 #include <liburing.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cerrno>
@@ -62,9 +69,16 @@ inline auto next_buffer_group() noexcept -> std::uint16_t {
 /// Rounds `n` up to a multiple of 64 (cache-line aligned buffers).
 constexpr auto round_up_64(std::size_t n) noexcept -> std::size_t { return (n + 63) & ~std::size_t{63}; }
 
+/// How the engine receives.
+enum class rx_call : std::uint8_t {
+  read,            ///< read(2) semantics: a tun device
+  recvmsg_auxdata, ///< recvmsg(2) with a PACKET_AUXDATA control message: a packet socket
+};
+
 class fd_engine {
 public:
   struct config {
+    rx_call call = rx_call::read;
     /// Bytes per receive and transmit buffer (the largest packet the link carries, plus slack).
     std::size_t buffer_size = 2048;
     /// Shorter transmitted packets are padded with zeros to this length (Ethernet: 60).
@@ -128,6 +142,10 @@ public:
   auto active_rx_mode() const noexcept -> rx_mode { return m_ring ? rx_mode::multishot : rx_mode::plain; }
   /// The error that made the engine stop reading (64 consecutive read errors), if any.
   auto rx_error() const noexcept -> std::error_code { return m_rx_error; }
+  /// The errno of the last read error (counted in rx_errors), 0 if none.
+  auto last_rx_errno() const noexcept -> int { return m_last_rx_error; }
+  /// The errno of the last write error (counted in tx_errors), 0 if none.
+  auto last_tx_errno() const noexcept -> int { return m_last_tx_error; }
   /// How many transmit buffers are free.
   auto tx_free() const noexcept -> std::size_t { return m_free.size(); }
 
@@ -234,11 +252,18 @@ private:
   static constexpr std::uint32_t multishot_index = 0xffffffffu;
   static constexpr unsigned max_consecutive_errors = 64;
 
+  /// Room for one PACKET_AUXDATA control message.
+  static constexpr std::size_t control_len = CMSG_SPACE(sizeof(tpacket_auxdata));
+
   struct rx_slot : io_completion {
     rx_slot() noexcept : io_completion(&on_read) {}
     fd_engine* owner = nullptr;
     std::byte* buffer = nullptr;
     std::uint32_t index = 0;
+    // recvmsg_auxdata only
+    msghdr msg{};
+    iovec iov{};
+    alignas(cmsghdr) unsigned char control[control_len]{};
   };
   struct tx_slot : io_completion {
     tx_slot() noexcept : io_completion(&on_write) {}
@@ -254,6 +279,26 @@ private:
   fd_engine(event_loop_base& loop, unique_fd fd, const config& cfg)
       : m_loop(&loop), m_fd(std::move(fd)), m_cfg(cfg), m_multishot(this) {
     m_cfg.buffer_size = round_up_64(cfg.buffer_size);
+    m_multishot_msg.msg_controllen = control_len; // only the lengths matter to the kernel
+  }
+
+  /// A provided buffer: the packet, after io_uring_recvmsg_out and the control message room
+  /// for multishot recvmsg.
+  auto ring_buffer_size() const noexcept -> std::size_t {
+    if (m_cfg.call == rx_call::read) return m_cfg.buffer_size;
+    return round_up_64(m_cfg.buffer_size + sizeof(io_uring_recvmsg_out) + control_len);
+  }
+
+  /// rx_meta from a PACKET_AUXDATA control message.
+  static auto meta_from(const cmsghdr* c) noexcept -> rx_meta {
+    rx_meta m;
+    if (c != nullptr && c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+        c->cmsg_len >= CMSG_LEN(sizeof(tpacket_auxdata))) {
+      tpacket_auxdata aux;
+      std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      m.checksum_verified = (aux.tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) != 0;
+    }
+    return m;
   }
 
   void allocate_tx() {
@@ -288,7 +333,7 @@ private:
     for (int attempt = 0; attempt < 8; ++attempt) { // skip group ids someone else registered
       try {
         m_ring = std::make_unique<io::buffer_ring>(*m_loop, next_buffer_group(), m_cfg.io.rx_ring_buffers,
-                                                   static_cast<std::uint32_t>(m_cfg.buffer_size));
+                                                   static_cast<std::uint32_t>(ring_buffer_size()));
         return {};
       } catch (const std::system_error& x) {
         last = x.code();
@@ -318,7 +363,17 @@ private:
     if (m_stopping || m_rx_error) return;
     io_uring_sqe* sqe = sqe_or_defer(s.index);
     if (sqe == nullptr) return;
-    io_uring_prep_read(sqe, m_fd.get(), s.buffer, static_cast<unsigned>(m_cfg.buffer_size), io::current_position);
+    if (m_cfg.call == rx_call::read) {
+      io_uring_prep_read(sqe, m_fd.get(), s.buffer, static_cast<unsigned>(m_cfg.buffer_size), io::current_position);
+    } else {
+      s.iov = {s.buffer, m_cfg.buffer_size};
+      s.msg = msghdr{};
+      s.msg.msg_iov = &s.iov;
+      s.msg.msg_iovlen = 1;
+      s.msg.msg_control = s.control;
+      s.msg.msg_controllen = sizeof s.control;
+      io_uring_prep_recvmsg(sqe, m_fd.get(), &s.msg, 0);
+    }
     m_loop->attach(sqe, s);
   }
 
@@ -326,11 +381,17 @@ private:
     if (m_stopping || m_rx_error) return;
     io_uring_sqe* sqe = sqe_or_defer(multishot_index);
     if (sqe == nullptr) return;
-    io::prep_read_multishot(sqe, m_fd.get(), m_ring->group());
+    if (m_cfg.call == rx_call::read) {
+      io::prep_read_multishot(sqe, m_fd.get(), m_ring->group());
+    } else {
+      io_uring_prep_recvmsg_multishot(sqe, m_fd.get(), &m_multishot_msg, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = m_ring->group();
+    }
     m_loop->attach(sqe, m_multishot);
   }
 
-  void deliver(std::byte* data, std::size_t len) noexcept {
+  void deliver(std::byte* data, std::size_t len, const rx_meta& meta, bool truncated) noexcept {
     m_consecutive_errors = 0;
     if (m_handler.fn == nullptr || m_stopping) {
       ++m_counters.rx_dropped;
@@ -338,12 +399,36 @@ private:
     }
     ++m_counters.rx_packets;
     m_counters.rx_bytes += len;
-    if (len >= m_cfg.buffer_size) ++m_counters.rx_truncated;
-    m_handler(bytes_view{data, len}, rx_meta{});
+    if (truncated) ++m_counters.rx_truncated;
+    m_handler(bytes_view{data, len}, meta);
+  }
+
+  /// Hands up what a read completion or a provided buffer holds (`res` bytes at `data`).
+  void deliver_slot(rx_slot& s, std::size_t res) noexcept {
+    if (m_cfg.call == rx_call::read) {
+      deliver(s.buffer, res, rx_meta{}, res >= m_cfg.buffer_size);
+    } else {
+      deliver(s.buffer, res, meta_from(CMSG_FIRSTHDR(&s.msg)), (s.msg.msg_flags & MSG_TRUNC) != 0);
+    }
+  }
+  void deliver_provided(std::byte* data, std::size_t res) noexcept {
+    if (m_cfg.call == rx_call::read) {
+      deliver(data, res, rx_meta{}, res >= ring_buffer_size());
+      return;
+    }
+    io_uring_recvmsg_out* o = io_uring_recvmsg_validate(data, static_cast<int>(res), &m_multishot_msg);
+    if (o == nullptr) {
+      read_error(EBADMSG);
+      return;
+    }
+    const unsigned len = io_uring_recvmsg_payload_length(o, static_cast<int>(res), &m_multishot_msg);
+    deliver(static_cast<std::byte*>(io_uring_recvmsg_payload(o, &m_multishot_msg)), len,
+            meta_from(io_uring_recvmsg_cmsg_firsthdr(o, &m_multishot_msg)), (o->flags & MSG_TRUNC) != 0);
   }
 
   /// Counts a read error; true if reading should go on.
   auto read_error(int err) noexcept -> bool {
+    m_last_rx_error = err;
     ++m_counters.rx_errors;
     if (++m_consecutive_errors >= max_consecutive_errors) {
       m_rx_error = std::error_code(err, std::system_category());
@@ -356,7 +441,7 @@ private:
     auto& s = static_cast<rx_slot&>(c);
     fd_engine& e = *s.owner;
     if (res > 0) {
-      e.deliver(s.buffer, static_cast<std::size_t>(res));
+      e.deliver_slot(s, static_cast<std::size_t>(res));
     } else if (res == -ECANCELED || e.m_stopping) {
       return;
     } else if (res != -EAGAIN && res != -EINTR) {
@@ -370,7 +455,7 @@ private:
     if (const auto id = io::buffer_ring::buffer_id(flags)) {
       if (res > 0) {
         e.m_multishot_delivered = true;
-        e.deliver(e.m_ring->buffer(*id).data(), static_cast<std::size_t>(res));
+        e.deliver_provided(e.m_ring->buffer(*id).data(), static_cast<std::size_t>(res));
       }
       e.m_ring->recycle(*id);
     }
@@ -422,6 +507,8 @@ private:
   rx_handler m_handler;
   std::error_code m_rx_error;
   int m_last_tx_error = 0;
+  int m_last_rx_error = 0;
+  msghdr m_multishot_msg{}; // multishot recvmsg: the name and control lengths
   unsigned m_consecutive_errors = 0;
   bool m_stopping = false;
   bool m_multishot_delivered = false;
