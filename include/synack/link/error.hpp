@@ -29,6 +29,8 @@ enum class link_errc {
   invalid_options,
   /// The kernel refused the address, peer, MTU or flags of the kernel side.
   kernel_config_failed,
+  /// /dev/net/tun exists but this user may not open it (its mode is not 0666).
+  tun_device_denied,
 };
 
 namespace detail {
@@ -53,6 +55,9 @@ public:
         return "invalid link options (interface name too long, MTU out of range, zero buffers...)";
       case link_errc::kernel_config_failed:
         return "the kernel refused the interface configuration (address, peer, MTU or flags)";
+      case link_errc::tun_device_denied:
+        return "cannot open /dev/net/tun: permission denied (the device node is not world-accessible here: run "
+               "as root, or have an administrator make it 0666 as most distributions do)";
     }
     return "unknown link error";
   }
@@ -72,6 +77,8 @@ public:
         return std::errc::invalid_argument;
       case link_errc::kernel_config_failed:
         return std::errc::io_error;
+      case link_errc::tun_device_denied:
+        return std::errc::permission_denied;
     }
     return std::error_condition(v, *this);
   }

@@ -8,7 +8,8 @@
 // configures the kernel side with ioctls, so nobody needs to run `ip`: address 192.0.2.1/24,
 // peer 192.0.2.2 (synack's address; the kernel routes 192.0.2.0/24 into the device), MTU 1500,
 // IPv6 off on the device (no router solicitations into an IPv4-only link), up. Without
-// CAP_NET_ADMIN it returns link_errc::not_permitted; without /dev/net/tun, no_tun_device.
+// CAP_NET_ADMIN it returns link_errc::not_permitted; without /dev/net/tun, no_tun_device; when
+// the device node may not be opened (mode 0600 and not root), tun_device_denied.
 // A device created here is not persistent: it disappears when the link is destroyed.
 //
 // I/O (detail/fd_engine.hpp, device_io.hpp): a multishot read over a provided-buffer ring, or
@@ -93,6 +94,7 @@ public:
     if (raw < 0) {
       const int e = errno;
       if (e == ENOENT || e == ENXIO || e == ENODEV) return unexpected{make_error_code(link_errc::no_tun_device)};
+      if (e == EACCES || e == EPERM) return unexpected{make_error_code(link_errc::tun_device_denied)};
       return unexpected{errno_code(e)};
     }
     detail::unique_fd fd{raw};
