@@ -118,6 +118,17 @@ static_assert(link::link<link::pcap_writer<fake_link>>);
 static_assert(link::link<link::fault_injector<fake_link&>>);
 static_assert(link::link<link::tracer<link::pcap_writer<link::fault_injector<link::sim_link&>>>>);
 
+namespace {
+struct fake_ethernet_link : fake_link {
+  auto mac() const noexcept -> wire::mac_address { return {2, 0, 0, 0, 0, 9}; }
+};
+template <class L>
+concept has_mac = requires(const L& l) { l.mac(); };
+} // namespace
+// The MAC address shows through any stack of decorators, and only where the device has one.
+static_assert(has_mac<link::tracer<link::pcap_writer<link::fault_injector<fake_ethernet_link>>>>);
+static_assert(!has_mac<link::tracer<fake_link>>);
+
 TEST_SUITE_BEGIN("link.decorators");
 
 TEST_CASE("tracer: one line per packet, with the loop's time, the link's name and a summary") {
@@ -166,6 +177,11 @@ TEST_CASE("tracer: one line per packet, with the loop's time, the link's name an
   REQUIRE(lines.size() == 4);
   CHECK(lines[3] ==
         "veth0 tx 50B 02:00:00:00:00:02 > 02:00:00:00:00:01 192.0.2.2 > 192.0.2.1 ICMP echo request id=7 seq=1 len=8");
+}
+
+TEST_CASE("decorators forward the device's MAC address") {
+  link::tracer t(link::fault_injector(fake_ethernet_link{}));
+  CHECK(t.mac() == wire::mac_address{2, 0, 0, 0, 0, 9});
 }
 
 TEST_CASE("tracer: writes to a FILE when no sink is given") {

@@ -187,7 +187,12 @@ public:
     m_file.flush();
   }
 
+  /// The inner link's MAC address, for links that have one (af_packet): the stack and
+  /// net::ethernet_interface find it through any number of decorators.
+  auto mac() const noexcept requires requires(const std::remove_reference_t<Inner>& i) { i.mac(); }
+  { return m_inner.mac(); }
   auto inner() noexcept -> std::remove_reference_t<Inner>& { return m_inner; }
+  auto inner() const noexcept -> const std::remove_reference_t<Inner>& { return m_inner; }
   auto file() noexcept -> pcap_file& { return m_file; }
 
 private:

@@ -66,6 +66,10 @@ public:
   void flush() { m_inner.flush(); }
   void stop() { m_inner.stop(); }
 
+  /// The inner link's MAC address, for links that have one (af_packet): the stack and
+  /// net::ethernet_interface find it through any number of decorators.
+  auto mac() const noexcept requires requires(const std::remove_reference_t<Inner>& i) { i.mac(); }
+  { return m_inner.mac(); }
   auto inner() noexcept -> std::remove_reference_t<Inner>& { return m_inner; }
   auto inner() const noexcept -> const std::remove_reference_t<Inner>& { return m_inner; }
   auto options() const noexcept -> const tracer_options& { return m_options; }
