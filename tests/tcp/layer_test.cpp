@@ -722,6 +722,36 @@ TEST_CASE("release of an open connection closes it gracefully; the slot is freed
   }
 }
 
+TEST_CASE("a CLOSED connection the application still holds no longer owns its 4-tuple (RFC 9293 §3.10.7.1)") {
+  harness h;
+  auto l = h.tcp.listen({ipv4_address{}, 7788}, 8);
+  const auto iss = h.handshake(40000, 7788, seq_number{100});
+  auto old = *h.tcp.accept(*l);
+  h.recv(in_segment(40000, 7788).flags(tcp_flag::rst).seq(seq_number{101}));
+  (void)h.poll();
+  REQUIRE(h.tcp.find(old)->state() == state::closed);
+  // The peer connects again from the same port: no TCB exists for the 4-tuple any more, so
+  // the listener answers (rather than the dead connection's RST).
+  h.recv(in_segment(40000, 7788).flags(tcp_flag::syn).seq(seq_number{5000}).mss(1460));
+  auto synack = h.poll_one();
+  CHECK(synack.flags() == (tcp_flag::syn | tcp_flag::ack));
+  CHECK(synack.repr.ack == seq_number{5001});
+  h.recv(in_segment(40000, 7788).seq(seq_number{5001}).ack(synack.repr.seq + 1));
+  (void)h.poll();
+  auto fresh = h.tcp.accept(*l);
+  REQUIRE(fresh);
+  CHECK(h.tcp.find(*fresh)->state() == state::established);
+  // The old id still shows how its connection ended; letting it go leaves the new one alone.
+  CHECK(h.tcp.find(old)->last_error() == tcp::error::connection_reset);
+  CHECK(h.tcp.connection_count() == 2);
+  h.tcp.release(h.now, old);
+  CHECK(h.tcp.connection_count() == 1);
+  h.recv(in_segment(40000, 7788).seq(seq_number{5001}).ack(synack.repr.seq + 1).payload("still here"));
+  (void)h.poll();
+  CHECK(h.tcp.find(*fresh)->readable() == 10);
+  (void)iss;
+}
+
 TEST_CASE("stale conn_ids find nothing, also after their slot is reused") {
   harness h;
   auto a = h.tcp.connect(h.now, us, {peer_addr, 80});

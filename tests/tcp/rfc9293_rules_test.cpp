@@ -478,6 +478,31 @@ TEST_CASE("simultaneous close: both sides pass through CLOSING to TIME_WAIT, the
   CHECK(d.b.last_error() == tcp::error::none);
 }
 
+TEST_CASE("CLOSE in SYN_RCVD: the FIN follows the ACK of our SYN and the close completes (RFC 9293 §3.10.4)") {
+  fixture f;
+  to_syn_received(f);
+  f.conn.close(f.now);
+  REQUIRE(f.state() == state::fin_wait_1);
+  f.expect_silence(); // "queue for processing after entering ESTABLISHED state"
+  f.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 1).payload("early data"));
+  // Data after our CLOSE: RFC 1122 §4.2.2.13's RST. Without data, the FIN goes out:
+  fixture g;
+  to_syn_received(g);
+  g.conn.close(g.now);
+  g.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 1).win(1000));
+  auto fin = g.poll_one();
+  CHECK(fin.flags() == (tcp_flag::fin | tcp_flag::ack));
+  CHECK(fin.repr.seq == local_iss + 1);
+  CHECK(fin.repr.ack == remote_iss + 1);
+  g.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 2));
+  CHECK(g.state() == state::fin_wait_2);
+  g.recv(seg{}.flags(tcp_flag::fin).seq(remote_iss + 1).ack(local_iss + 2));
+  CHECK(g.state() == state::time_wait);
+  CHECK(g.poll_one().repr.ack == remote_iss + 2);
+  CHECK(f.state() == state::closed);
+  CHECK(f.poll_one().has(tcp_flag::rst));
+}
+
 TEST_CASE("close after a half-close starts the FIN_WAIT_2 timeout; a half-close alone does not") {
   fixture f;
   to_established(f);

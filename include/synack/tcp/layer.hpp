@@ -106,8 +106,9 @@ public:
   auto config() const noexcept -> const layer_config& { return m_cfg; }
   auto shared() noexcept -> shared_context& { return m_shared; }
   auto stats() const noexcept -> const counters& { return m_shared.stats; }
-  /// Connections in any state (including orphans finishing their close).
-  auto connection_count() const noexcept -> std::size_t { return m_by_tuple.size(); }
+  /// Connections in any state (including orphans finishing their close, and CLOSED ones the
+  /// application has not released yet).
+  auto connection_count() const noexcept -> std::size_t { return m_slots.size() - m_free.size(); }
 
   void set_event_sink(event_sink sink, void* context) noexcept {
     m_event_sink = sink;
@@ -188,7 +189,7 @@ public:
   auto connect(instant now, wire::ipv4_address local_addr, wire::endpoint remote, std::uint16_t local_port = 0,
                const tcp::config* settings = nullptr) -> expected<conn_id, std::errc> {
     if (remote.port == 0 || remote.addr.is_unspecified()) return unexpected{std::errc::invalid_argument};
-    if (m_by_tuple.size() >= m_cfg.max_connections) return unexpected{std::errc::no_buffer_space};
+    if (connection_count() >= m_cfg.max_connections) return unexpected{std::errc::no_buffer_space};
     if (local_port == 0) {
       auto port = m_ports.allocate(local_addr, remote, [&](std::uint16_t p) {
         return m_by_tuple.contains(four_tuple{{local_addr, p}, remote}) || m_listener_by_port.contains(p);
@@ -253,6 +254,13 @@ public:
   void on_segment(instant now, wire::ipv4_address src, wire::ipv4_address dst, const wire::tcp_repr& seg) {
     using wire::tcp_flag;
     const four_tuple t{{dst, seg.dst_port}, {src, seg.src_port}};
+    if (auto it = m_by_tuple.find(t);
+        it != m_by_tuple.end() && m_slots[it->second]->conn->state() == tcp::state::closed) {
+      // RFC 9293 §3.10.7.1: a CLOSED connection has no TCB ("delete the TCB"); one the
+      // application still holds (to read its error) must not answer for the 4-tuple, or a new
+      // SYN from the same port would get its RST instead of reaching the listener.
+      unindex(*m_slots[it->second]);
+    }
     if (auto it = m_by_tuple.find(t); it != m_by_tuple.end()) {
       auto& s = *m_slots[it->second];
       auto& c = *s.conn;
@@ -342,8 +350,9 @@ private:
     std::uint32_t listener = conn_id::invalid; // passive and not yet accepted: its listener
     void* user = nullptr;
     bool dirty = false;
-    bool held = false;   // the application holds an id
-    bool queued = false; // waiting in its listener's accept queue
+    bool held = false;    // the application holds an id
+    bool queued = false;  // waiting in its listener's accept queue
+    bool indexed = false; // in m_by_tuple (a CLOSED connection the application holds is not)
 
     slot() : timer_node(&on_timer) {}
     static void on_timer(timer_node& n) {
@@ -423,6 +432,7 @@ private:
     s.held = false;
     s.queued = false;
     m_by_tuple.emplace(t, index);
+    s.indexed = true;
     return s;
   }
 
@@ -436,7 +446,7 @@ private:
         --l.embryos;
       }
     }
-    m_by_tuple.erase(s.conn->tuple());
+    unindex(s);
     m_heap.disarm(s);
     s.conn.reset();
     s.listener = conn_id::invalid;
@@ -445,6 +455,13 @@ private:
     s.queued = false;
     ++s.generation;
     m_free.push_back(s.index);
+  }
+
+  /// Removes the connection from the 4-tuple index (it stays in its slot).
+  void unindex(slot& s) {
+    if (!s.indexed) return;
+    m_by_tuple.erase(s.conn->tuple());
+    s.indexed = false;
   }
 
   void mark_dirty(slot& s) {
@@ -476,9 +493,12 @@ private:
         if (m_accept_sink) m_accept_sink(m_accept_context, listener_id{s.listener, l.generation}, l.user);
       }
     }
-    if (c.state() == tcp::state::closed && !s.held) {
-      free_slot(s);
-      return;
+    if (c.state() == tcp::state::closed) {
+      if (!s.held) {
+        free_slot(s);
+        return;
+      }
+      unindex(s); // held for its error and data only: the 4-tuple is free (see on_segment)
     }
     if (events != 0 && s.held && m_event_sink)
       m_event_sink(m_event_context, conn_id{s.index, s.generation}, events, s.user);
@@ -508,7 +528,7 @@ private:
       ++m_shared.stats.listen_drops;
       return;
     }
-    if (l.embryos >= m_cfg.max_syn_backlog || m_by_tuple.size() >= m_cfg.max_connections) {
+    if (l.embryos >= m_cfg.max_syn_backlog || connection_count() >= m_cfg.max_connections) {
       if (m_cfg.syn_cookies)
         send_cookie(now, t, seg);
       else
@@ -572,7 +592,7 @@ private:
       ++m_shared.stats.syn_cookies_failed;
       return false;
     }
-    if (l.ready.size() >= l.backlog || m_by_tuple.size() >= m_cfg.max_connections) {
+    if (l.ready.size() >= l.backlog || connection_count() >= m_cfg.max_connections) {
       ++m_shared.stats.listen_drops;
       return true; // valid, but no room: drop the ACK; the peer will retransmit
     }
