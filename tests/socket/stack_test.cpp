@@ -11,13 +11,11 @@
 #include "synack/core/task.hpp"
 #include "synack/core/when_all.hpp"
 #include "synack/io/loop.hpp"
+#include "synack/link/sim_link.hpp"
 #include "synack/socket/stack.hpp"
-#include "test_link.hpp"
 
 using namespace synack;
 using namespace std::chrono_literals;
-using test_socket::pipe_link;
-using test_socket::shared_wire;
 
 namespace {
 
@@ -31,17 +29,12 @@ auto options_for(std::uint8_t host) -> stack_options {
 /// A client host (192.0.2.1) and a server host (192.0.2.2) on one simulated wire.
 struct two_hosts {
   sim_loop loop;
-  std::shared_ptr<shared_wire> wire;
-  stack<pipe_link> client;
-  stack<pipe_link> server;
+  link::sim_link_pair wire;
+  stack<link::sim_link&> client;
+  stack<link::sim_link&> server;
 
   explicit two_hosts(link::sim_config c = {}, stack_options co = options_for(1), stack_options so = options_for(2))
-      : wire(std::make_shared<shared_wire>(c)),
-        client(loop, pipe_link{loop, wire, true}, co),
-        server(loop, pipe_link{loop, wire, false}, so) {
-    client.link().set_peer(&server.link());
-    server.link().set_peer(&client.link());
-  }
+      : wire(loop, c), client(loop, wire.a(), co), server(loop, wire.b(), so) {}
   auto server_ep(std::uint16_t port = 7788) const -> wire::endpoint { return {wire::ipv4_address{192, 0, 2, 2}, port}; }
 };
 

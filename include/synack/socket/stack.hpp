@@ -80,7 +80,7 @@ public:
 
   stack(event_loop_base& loop, Link link, const stack_options& options = {})
       : m_loop(&loop),
-        m_link(std::move(link)),
+        m_link(std::forward<Link>(link)),
         m_options(options),
         m_ip(ip_config(options, m_link.capabilities())),
         m_tcp(tcp_config(options, m_ip.tcp_mss()), options.secret.value_or(random_key())),
