@@ -21,6 +21,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 
 
 def endpoint(text):
@@ -65,6 +66,13 @@ def main():
         out = subprocess.run(["ss", "-tinH", "state", "established", "src", f"{local[0]}:{local[1]}",
                               "dst", f"{remote[0]}:{remote[1]}"], capture_output=True, text=True).stdout
         print("ss: " + " ".join(out.split()), flush=True)
+        # The same facts from getsockopt(TCP_INFO) (struct tcp_info, linux/tcp.h): some ss
+        # versions do not print "ts" and "sack" on newer kernels.
+        ti = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 24)
+        opts = [n for bit, n in ((1, "ts"), (2, "sack"), (4, "wscale")) if ti[5] & bit]
+        snd_mss, rcv_mss = struct.unpack_from("II", ti, 16)
+        print(f"tcp_info: options={','.join(opts)} snd_wscale={ti[6] & 15} rcv_wscale={ti[6] >> 4} "
+              f"snd_mss={snd_mss} rcv_mss={rcv_mss}", flush=True)
 
     tx, rx = hashlib.sha256(), hashlib.sha256()
     sent = received = 0
@@ -76,7 +84,8 @@ def main():
             s.shutdown(socket.SHUT_WR)
             fin_sent = True
 
-    if a.mode == "send":
+    def sender():
+        nonlocal sent
         total = a.bytes or 0
         while sent < total:
             chunk = os.urandom(min(1 << 20, total - sent))
@@ -84,6 +93,13 @@ def main():
             s.sendall(chunk)
             sent += len(chunk)
         end_our_side()
+
+    # Send from a thread while this one receives, so neither side's buffers can deadlock.
+    thread = threading.Thread(target=sender) if a.mode == "send" else None
+    if thread:
+        thread.start()
+        if close == "rst":
+            thread.join()
     while not (a.mode == "send" and close == "rst"):
         if a.mode != "send" and close in ("first", "rst") and a.bytes is not None and received >= a.bytes:
             if close == "rst":
@@ -98,6 +114,8 @@ def main():
             tx.update(data)
             s.sendall(data)
             sent += len(data)
+    if thread:
+        thread.join()
     print(f"sent {sent} bytes sha256={tx.hexdigest()}", flush=True)
     print(f"received {received} bytes sha256={rx.hexdigest()}", flush=True)
     if close == "rst":
