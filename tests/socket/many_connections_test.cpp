@@ -25,8 +25,8 @@
 #include "synack/core/sleep.hpp"
 #include "synack/core/task.hpp"
 #include "synack/io/loop.hpp"
+#include "synack/link/sim_link.hpp"
 #include "synack/socket/stack.hpp"
-#include "test_link.hpp"
 
 namespace {
 std::atomic<std::int64_t> g_live_bytes{0};
@@ -52,8 +52,6 @@ void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 
 using namespace synack;
 using namespace std::chrono_literals;
-using test_socket::pipe_link;
-using test_socket::shared_wire;
 
 namespace {
 
@@ -75,17 +73,14 @@ auto options_for(std::uint8_t host, std::size_t n) -> stack_options {
 
 struct two_hosts {
   sim_loop loop;
-  std::shared_ptr<shared_wire> wire;
-  stack<pipe_link> client;
-  stack<pipe_link> server;
+  link::sim_link_pair wire;
+  stack<link::sim_link&> client;
+  stack<link::sim_link&> server;
 
   explicit two_hosts(std::size_t n)
-      : wire(std::make_shared<shared_wire>(link::sim_config{})),
-        client(loop, pipe_link{loop, wire, true}, options_for(1, n)),
-        server(loop, pipe_link{loop, wire, false}, options_for(2, n)) {
-    client.link().set_peer(&server.link());
-    server.link().set_peer(&client.link());
-  }
+      : wire(loop, link::sim_config{}),
+        client(loop, wire.a(), options_for(1, n)),
+        server(loop, wire.b(), options_for(2, n)) {}
 };
 
 auto message_for(std::size_t i) -> std::string { return fmt::format("hello {:05}", i); }
@@ -193,8 +188,8 @@ TEST_CASE("10,000 concurrent connections, each exchanging data; memory per idle 
     // Idle: delayed ACKs out, nothing in flight, every byte read and acknowledged.
     h.loop.run_until(sleep_for(h.loop, 1s));
     CHECK(h.loop.spawned_count() == 0); // every client and handler coroutine has finished
-    CHECK(h.wire->wire.a_to_b.in_flight() == 0);
-    CHECK(h.wire->wire.b_to_a.in_flight() == 0);
+    CHECK(h.wire.wire().a_to_b.in_flight() == 0);
+    CHECK(h.wire.wire().b_to_a.in_flight() == 0);
     const auto idle_bytes = g_live_bytes.load() - base_bytes - vectors_bytes;
     const auto idle_blocks = g_live_blocks.load() - base_blocks;
     const auto per_connection = static_cast<double>(idle_bytes) / connections;
