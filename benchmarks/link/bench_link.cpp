@@ -4,6 +4,7 @@
 //
 //   bench_link [--runs N] [--seconds S] [--window W] [--links tun,af_packet] [--sizes 84,1500]
 //              [--rx auto|multishot|plain] [--depth D] [--raw plain|multishot|both] [--no-pin]
+//              [--qdisc-bypass]
 //
 // Workload: a bounded flood of ICMP echo requests from the kernel side (a raw ICMP socket,
 // sendmmsg in batches, at most W requests outstanding so the device queue never overflows),
@@ -76,6 +77,7 @@ struct options {
   std::size_t depth = 8;
   std::string raw = "both";
   bool pin = true;
+  bool qdisc_bypass = false;
 };
 
 constexpr wire::ipv4_address kernel_ip{192, 0, 2, 1};
@@ -454,6 +456,7 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
     } else {
       link::af_packet_options a;
       a.interface = "veth0";
+      a.qdisc_bypass = o.qdisc_bypass;
       a.io.rx = o.rx;
       a.io.rx_depth = o.depth;
       auto dev = link::af_packet::open(loop, a);
@@ -519,7 +522,8 @@ auto summarize(const std::vector<run_result>& rs) -> summary {
 [[noreturn]] void usage() {
   fmt::print(stderr,
              "usage: bench_link [--runs N] [--seconds S] [--window W] [--links tun,af_packet] [--sizes 84,1500]\n"
-             "                  [--rx auto|multishot|plain] [--depth D] [--raw plain|multishot|both] [--no-pin]\n");
+             "                  [--rx auto|multishot|plain] [--depth D] [--raw plain|multishot|both] [--no-pin]\n"
+             "                  [--qdisc-bypass]\n");
   std::exit(64);
 }
 
@@ -602,7 +606,8 @@ int main(int argc, char** argv) {
       "bench_link: ICMP echo flood from the kernel side, window {}, {} runs of {:.1f} s; responder on CPU 0, "
       "kernel sender on CPU 1{}\n",
       o.window, o.runs, o.seconds, o.pin ? "" : " (not pinned)");
-  fmt::print("synack: rx {} (depth {} when plain)\n\n", to_string(o.rx), o.depth);
+  fmt::print("synack: rx {} (depth {} when plain); AF_PACKET qdisc bypass {}\n\n", to_string(o.rx), o.depth,
+             o.qdisc_bypass ? "on" : "off");
   fmt::print("{:<10} {:>5}  {:<14} {:>11} {:>23} {:>8}  {:<19} {}\n", "link", "bytes", "responder", "pps median",
              "min..max", "Gbit/s", "ratio (min..max)", "lost");
   for (const auto& ln : o.links) {

@@ -488,7 +488,9 @@ private:
   static void on_write(io_completion& c, std::int32_t res, std::uint32_t) noexcept {
     auto& s = static_cast<tx_slot&>(c);
     fd_engine& e = *s.owner;
-    if (res < 0) {
+    if (res == -ECANCELED) {
+      ++e.m_counters.tx_dropped; // cancelled by stop()
+    } else if (res < 0) {
       ++e.m_counters.tx_errors;
       e.m_last_tx_error = -res;
     } else {
