@@ -80,7 +80,6 @@ struct options {
   bool qdisc_bypass = false;
 };
 
-constexpr wire::ipv4_address kernel_ip{192, 0, 2, 1};
 constexpr wire::ipv4_address responder_ip{192, 0, 2, 2};
 
 volatile std::sig_atomic_t g_stop = 0;

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -78,7 +79,7 @@ template <class Inner>
 requires detail::link_or_ref<Inner>
 class fault_injector {
 public:
-  explicit fault_injector(Inner inner, const fault_options& options = {})
+  explicit fault_injector(std::type_identity_t<Inner> inner, const fault_options& options = {})
       : m_inner(std::forward<Inner>(inner)), m_options(options), m_rng(options.seed) {
     // An Ethernet header fits in the slack. Two buffers: an rx handler may transmit while it
     // holds a corrupted copy.

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "synack/core/scheduler.hpp"
@@ -162,7 +163,7 @@ public:
     return pcap_writer(std::forward<Inner>(inner), std::move(*f), options);
   }
   /// Wraps `inner`, writing to `file` (whose link type must match Inner's medium).
-  pcap_writer(Inner inner, pcap_file file, const pcap_options& options = {})
+  pcap_writer(std::type_identity_t<Inner> inner, pcap_file file, const pcap_options& options = {})
       : m_inner(std::forward<Inner>(inner)), m_file(std::move(file)), m_options(options) {}
   pcap_writer(pcap_writer&&) = default;
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -48,7 +49,9 @@ template <class Inner>
 requires detail::link_or_ref<Inner>
 class tracer {
 public:
-  explicit tracer(Inner inner, tracer_options options = {})
+  // type_identity: Inner is never deduced from this constructor, only from the guide below
+  // (an lvalue gives a reference, an rvalue a value), the same with every compiler.
+  explicit tracer(std::type_identity_t<Inner> inner, tracer_options options = {})
       : m_inner(std::forward<Inner>(inner)), m_options(std::move(options)) {}
 
   auto capabilities() const noexcept -> link::capabilities { return m_inner.capabilities(); }
