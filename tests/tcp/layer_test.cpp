@@ -752,6 +752,51 @@ TEST_CASE("a CLOSED connection the application still holds no longer owns its 4-
   (void)iss;
 }
 
+TEST_CASE("what the event sink does to a connection during poll is sent in that same poll") {
+  // The stack's coroutines react to events from inside poll (a send waiting for space queues
+  // more data and touches the connection). If that waited for the next poll, it would wait for
+  // an unrelated packet or timer: with nothing in flight, the next wake-up.
+  auto cfg = plain_layer_config();
+  cfg.connection.send_buffer = 1000;
+  harness h{cfg};
+  auto id = h.tcp.connect(h.now, us, {peer_addr, 80});
+  REQUIRE(id);
+  auto syn = h.poll_one();
+  h.recv(in_segment(80, syn.repr.src_port).flags(tcp_flag::syn).seq(seq_number{100}).ack(syn.repr.seq + 1).mss(1460));
+  REQUIRE(h.poll_one().flags() == tcp_flags{tcp_flag::ack});
+  struct sink_state {
+    layer<>* tcp;
+    conn_id id;
+    int refills = 0;
+  } st{&h.tcp, *id};
+  h.tcp.set_user(*id, &st);
+  h.tcp.set_event_sink(
+      [](void*, conn_id cid, event_set ev, void* user) {
+        auto& s = *static_cast<sink_state*>(user);
+        if (!has(ev, event::writable) || s.refills >= 3) return;
+        const std::string more(1000, 'm');
+        if (s.tcp->find(cid)->send(as_bytes(std::string_view{more})) > 0) {
+          ++s.refills;
+          s.tcp->touch(cid);
+        }
+      },
+      nullptr);
+  REQUIRE(h.tcp.find(*id)->send(bytes_of(std::string(1000, 'x'))) == 1000);
+  h.tcp.touch(*id);
+  auto first = h.poll_one();
+  CHECK(first.payload.size() == 1000);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    // Everything is acknowledged: the send buffer is empty, nothing is in flight.
+    h.recv(in_segment(80, syn.repr.src_port).seq(seq_number{101}).ack(first.repr.seq + 1000));
+    auto next = h.poll();
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].payload == std::string(1000, 'm'));
+    first = next[0];
+  }
+  CHECK(st.refills == 3);
+}
+
 TEST_CASE("stale conn_ids find nothing, also after their slot is reused") {
   harness h;
   auto a = h.tcp.connect(h.now, us, {peer_addr, 80});

@@ -320,22 +320,32 @@ public:
   template <class Emit>
   void poll(instant now, Emit&& emit) {
     if (!send_replies(emit)) return;
-    m_polling.swap(m_dirty);
-    for (const auto index : m_polling) {
-      auto& s = *m_slots[index];
-      s.dirty = false;
-      if (!s.conn) continue;
-      auto& c = *s.conn;
-      bool refused = false;
-      c.poll_transmit(now, [&](const tx_segment& seg) {
-        if (emit(c.tuple().local.addr, c.tuple().remote.addr, seg)) return true;
-        refused = true;
-        return false;
-      });
-      after_activity(now, s);
-      if (refused && s.conn) mark_dirty(s);
+    // The event sink runs from here, and what the application does in it (a send waiting for
+    // space queues more data, a close) touches connections again. Poll those too, a few rounds
+    // at most, so their segments leave now: with nothing in flight, the next poll could be far
+    // away (the next packet or timer of any connection).
+    constexpr int max_rounds = 4;
+    for (int round = 0; round < max_rounds && !m_dirty.empty(); ++round) {
+      bool refused_any = false;
+      m_polling.swap(m_dirty);
+      for (const auto index : m_polling) {
+        auto& s = *m_slots[index];
+        s.dirty = false;
+        if (!s.conn) continue;
+        auto& c = *s.conn;
+        bool refused = false;
+        c.poll_transmit(now, [&](const tx_segment& seg) {
+          if (emit(c.tuple().local.addr, c.tuple().remote.addr, seg)) return true;
+          refused = true;
+          return false;
+        });
+        after_activity(now, s);
+        if (refused && s.conn) mark_dirty(s);
+        refused_any = refused_any || refused;
+      }
+      m_polling.clear();
+      if (refused_any) break; // no buffer now: the rest waits for the next poll
     }
-    m_polling.clear();
     // Replies queued by the connections just polled (a RST for an accept queue that filled
     // up during the handshake) leave now, not whenever the next poll happens.
     (void)send_replies(emit);
