@@ -799,12 +799,15 @@ TEST_CASE("what the event sink does to a connection during poll is sent in that 
 
 TEST_CASE("stale conn_ids find nothing, also after their slot is reused") {
   harness h;
-  auto a = h.tcp.connect(h.now, us, {peer_addr, 80});
+  auto l = h.tcp.listen({ipv4_address{}, 7788}, 8);
+  (void)h.handshake(40000, 7788, seq_number{100});
+  auto a = h.tcp.accept(*l);
   REQUIRE(a);
-  h.tcp.find(*a)->abort(h.now);
+  h.tcp.find(*a)->abort(h.now); // CLOSED with a RST still to send
   h.tcp.release(h.now, *a);
-  (void)h.poll();
-  CHECK(h.tcp.find(*a) == nullptr);
+  CHECK(h.tcp.find(*a) == nullptr); // stale at once, though the slot waits for the RST
+  CHECK(h.poll_one().has(tcp_flag::rst));
+  CHECK(h.tcp.connection_count() == 0);
   auto b = h.tcp.connect(h.now, us, {peer_addr, 81});
   REQUIRE(b);
   CHECK(b->slot == a->slot);        // the slot is reused ...

@@ -241,6 +241,7 @@ public:
       ++s.generation; // an orphan: the application's id finds nothing any more
       mark_dirty(s);
     } else if (c->wants_poll()) {
+      ++s.generation;
       mark_dirty(s); // a RST is still to be sent: poll() frees it afterwards
     } else {
       free_slot(s);
