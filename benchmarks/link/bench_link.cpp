@@ -39,6 +39,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -330,7 +331,17 @@ struct run_result {
   double pps = 0;
   std::uint64_t replies = 0;
   std::uint64_t lost = 0;
+  /// The responder's CPU time (user + system, which includes the kernel's processing of the
+  /// packets it writes) per reply, in microseconds.
+  double cpu_us_per_packet = 0;
 };
+
+/// This process's user + system CPU time in microseconds.
+auto cpu_us() -> std::int64_t {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1'000'000LL + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
 
 /// The kernel side: floods echo requests of `ip_size` bytes (IP packet) from a raw ICMP socket
 /// with at most `window` outstanding, for `seconds`; counts the replies.
@@ -441,6 +452,7 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
     const bool raw = responder.rfind("raw", 0) == 0;
     const bool raw_multishot = responder == "raw multishot";
     int rc = 1;
+    std::int64_t cpu = 0;
     if (link_name == "tun") {
       link::tun_options t;
       t.io.rx = o.rx;
@@ -450,8 +462,10 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
         fmt::print(stderr, "bench_link: tun: {}\n", dev.error().message());
         ::_exit(2);
       }
+      const auto t0 = cpu_us();
       rc = raw ? raw_responder(dev->fd(), false, raw_multishot, o.depth, ready[1])
                : synack_responder(loop, std::move(*dev), ready[1]);
+      cpu = cpu_us() - t0;
     } else {
       link::af_packet_options a;
       a.interface = "veth0";
@@ -463,9 +477,12 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
         fmt::print(stderr, "bench_link: af_packet: {}\n", dev.error().message());
         ::_exit(2);
       }
+      const auto t0 = cpu_us();
       rc = raw ? raw_responder(dev->fd(), true, raw_multishot, o.depth, ready[1])
                : synack_responder(loop, std::move(*dev), ready[1]);
+      cpu = cpu_us() - t0;
     }
+    if (::write(ready[1], &cpu, sizeof cpu) != sizeof cpu) rc = 6;
     std::fflush(nullptr);
     ::_exit(rc);
   }
@@ -483,11 +500,14 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
       ::close(sock);
     }
   }
-  ::close(ready[0]);
   ::kill(child, SIGTERM);
   int status = 0;
   ::waitpid(child, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) r.ok = false;
+  std::int64_t cpu = 0;
+  if (::read(ready[0], &cpu, sizeof cpu) == sizeof cpu && r.replies > 0)
+    r.cpu_us_per_packet = static_cast<double>(cpu) / static_cast<double>(r.replies);
+  ::close(ready[0]);
   // The kernel deletes a closed tun device asynchronously: wait (bounded) before the next run
   // creates it again.
   for (int i = 0; i < 200 && link_name == "tun" && ::if_nametoindex("synack0") != 0; ++i) ::usleep(10'000);
@@ -496,6 +516,7 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
 
 struct summary {
   double median = 0, min = 0, max = 0;
+  double cpu_median = 0;
   std::uint64_t lost = 0;
   int failed = 0;
 };
@@ -511,6 +532,11 @@ auto summarize(const std::vector<run_result>& rs) -> summary {
     s.lost += r.lost;
   }
   if (v.empty()) return s;
+  std::vector<double> c;
+  for (const auto& r : rs)
+    if (r.ok) c.push_back(r.cpu_us_per_packet);
+  std::sort(c.begin(), c.end());
+  s.cpu_median = c.size() % 2 ? c[c.size() / 2] : (c[c.size() / 2 - 1] + c[c.size() / 2]) / 2;
   std::sort(v.begin(), v.end());
   s.min = v.front();
   s.max = v.back();
@@ -607,43 +633,58 @@ int main(int argc, char** argv) {
       o.window, o.runs, o.seconds, o.pin ? "" : " (not pinned)");
   fmt::print("synack: rx {} (depth {} when plain); AF_PACKET qdisc bypass {}\n\n", to_string(o.rx), o.depth,
              o.qdisc_bypass ? "on" : "off");
-  fmt::print("{:<10} {:>5}  {:<14} {:>11} {:>23} {:>8}  {:<19} {}\n", "link", "bytes", "responder", "pps median",
-             "min..max", "Gbit/s", "ratio (min..max)", "lost");
+  fmt::print("{:<10} {:>5}  {:<14} {:>10} {:>17} {:>7}  {:<17} {:>8}  {:<17} {}\n", "link", "bytes", "responder",
+             "pps median", "min..max", "Gbit/s", "pps ratio", "cpu us/p", "cpu ratio", "lost");
+  auto median_of = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  auto ratio_text = [&](const std::vector<double>& v) {
+    if (v.empty()) return std::string{};
+    return fmt::format("{:.2f} ({:.2f}..{:.2f})", median_of(v), *std::min_element(v.begin(), v.end()),
+                       *std::max_element(v.begin(), v.end()));
+  };
   for (const auto& ln : o.links) {
     for (const std::size_t size : o.sizes) {
       std::vector<std::string> responders = raws;
       responders.push_back("synack");
       // Interleaved: run r of every responder, then run r + 1, so that a shared machine's
-      // load drifts over all of them alike; each run's ratio uses that run's raw ceiling.
+      // load drifts over all of them alike; each run's ratios use that round's raw figures.
       std::vector<std::vector<run_result>> results(responders.size());
-      std::vector<double> ratios;
+      std::vector<double> pps_ratios;
+      std::vector<double> cpu_ratios;
       for (int r = 0; r < o.runs; ++r) {
         double raw_best = 0;
+        double raw_cpu = 0;
         for (std::size_t k = 0; k < responders.size(); ++k) {
           const run_result x = one_run(o, ln, responders[k], size, ln == "af_packet" ? &kernel_side : nullptr);
           results[k].push_back(x);
-          if (responders[k] != "synack" && x.ok) raw_best = std::max(raw_best, x.pps);
-          if (responders[k] == "synack" && x.ok && raw_best > 0) ratios.push_back(x.pps / raw_best);
+          if (!x.ok) continue;
+          if (responders[k] != "synack") {
+            raw_best = std::max(raw_best, x.pps);
+            if (x.cpu_us_per_packet > 0 && (raw_cpu == 0 || x.cpu_us_per_packet < raw_cpu))
+              raw_cpu = x.cpu_us_per_packet;
+          } else {
+            if (raw_best > 0) pps_ratios.push_back(x.pps / raw_best);
+            if (raw_cpu > 0 && x.cpu_us_per_packet > 0) cpu_ratios.push_back(raw_cpu / x.cpu_us_per_packet);
+          }
         }
       }
-      std::sort(ratios.begin(), ratios.end());
       for (std::size_t k = 0; k < responders.size(); ++k) {
         const summary s = summarize(results[k]);
         const bool is_raw = responders[k] != "synack";
         const double gbps = s.median * static_cast<double>(size) * 8 / 1e9;
-        std::string ratio;
-        if (!is_raw && !ratios.empty()) {
-          const double med = ratios.size() % 2 ? ratios[ratios.size() / 2]
-                                               : (ratios[ratios.size() / 2 - 1] + ratios[ratios.size() / 2]) / 2;
-          ratio = fmt::format("{:.2f} ({:.2f}..{:.2f})", med, ratios.front(), ratios.back());
-        }
-        fmt::print("{:<10} {:>5}  {:<14} {:>11.0f} {:>23} {:>8.2f}  {:<19} {}{}\n", ln, size, responders[k], s.median,
-                   fmt::format("{:.0f}..{:.0f}", s.min, s.max), gbps, ratio, s.lost,
+        fmt::print("{:<10} {:>5}  {:<14} {:>10.0f} {:>17} {:>7.2f}  {:<17} {:>8.2f}  {:<17} {}{}\n", ln, size,
+                   responders[k], s.median, fmt::format("{:.0f}..{:.0f}", s.min, s.max), gbps,
+                   is_raw ? "" : ratio_text(pps_ratios), s.cpu_median, is_raw ? "" : ratio_text(cpu_ratios), s.lost,
                    s.failed != 0 ? fmt::format("  ({} runs failed)", s.failed) : "");
       }
       std::fflush(stdout);
     }
   }
-  fmt::print("\nratio: per run, synack's pps / the better raw responder's pps in the same round; median (min..max)\n");
+  fmt::print(
+      "\npps ratio: per round, synack's pps / the better raw responder's pps; median (min..max) over the rounds.\n"
+      "cpu us/p: the responder's CPU time (user + system, the kernel's handling of its reads and writes included)\n"
+      "per echo reply; cpu ratio: the cheaper raw responder's / synack's, per round (1.0: synack costs no more).\n");
   return 0;
 }
