@@ -140,9 +140,10 @@ private:
       if (stop.stop_requested() && idle) break;
       auto timeout = std::chrono::seconds{stop.stop_requested() ? std::min<std::uint32_t>(m_args.idle_seconds, 5)
                                                                  : m_args.idle_seconds};
-      auto got = co_await with_timeout(s.recv(std::as_writable_bytes(std::span{in}.subspan(used)),
-                                              idle ? stop : std::stop_token{}),
-                                       timeout);
+      // (The token is chosen outside the co_await: g++ 12 evaluates and destroys both arms of
+      // a ?: whose operands are class temporaries inside a co_await operand.)
+      const std::stop_token token = idle ? stop : std::stop_token{};
+      auto got = co_await with_timeout(s.recv(std::as_writable_bytes(std::span{in}.subspan(used)), token), timeout);
       if (!got) {
         if (got.error() != std::errc::operation_canceled && got.error() != std::errc::timed_out)
           log_error(peer, "recv", got.error());
