@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev                # fuzzing (libFuzzer) and LeakSanitizer
   iproute2 iputils-ping tshark procps     # network namespaces, ping, pcap checks
   python3 curl wrk                        # the seed's Python programs, HTTP checks
+  ethtool util-linux                      # veth offloads in tests; unshare, setpriv, nsenter
 )
 
 missing=()
