@@ -10,6 +10,7 @@
 #      bulk echo); the SHA-256 each side printed must match.
 #   3. echo_server --count 3 serves three bulk clients at once (three more tun devices,
 #      198.51.100.4/30, .8/30, .12/30), each checking that what came back is what it sent.
+#   4. echo_server stops on SIGTERM: its idle client gets the server's FIN, the status is 0.
 # Volumes scale with SYNACK_TEST_SCALE. Exit: 0 pass, 1 fail, 77 skipped (not root).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/common/lib.bash"
@@ -86,4 +87,19 @@ for i in 1 2 3; do
     "echo_server's report of client $i"
 done
 itest_log "echo_server with 3 clients at once: ok"
+
+# 4. echo_server --count 0 stops on SIGTERM: its idle client (the kernel's) gets EOF, exit 0.
+itest_bg "$WORK/echo_sigterm" timeout 30 "$EX/echo_server" "${SERVER[@]}"
+server=$ITEST_LAST_PID
+itest_wait_for "$WORK/echo_sigterm" '^echo_server: listening'
+timeout 20 python3 - "$server" <<'EOF' || itest_fail "echo_server: SIGTERM with a client connected (see above)"
+import os, signal, socket, sys
+s = socket.create_connection(("192.0.2.2", 7), timeout=10)
+s.sendall(b"ping")
+assert s.recv(16) == b"ping"
+os.kill(int(sys.argv[1]), signal.SIGTERM)
+assert s.recv(16) == b"", "expected the server's FIN"
+EOF
+itest_wait "$server" "echo_server after SIGTERM"
+itest_log "echo_server: SIGTERM closes the idle client and exits 0: ok"
 itest_log "all cases passed"
