@@ -420,8 +420,8 @@ auto flood(int sock, std::size_t ip_size, int window, double seconds) -> run_res
       if (s == 0) break;
       outstanding += s;
     }
-    const int got = drain(outstanding >= window ? 20 : 0);
-    if (got < 0) { // nothing for 20 ms: what is outstanding was lost
+    const int got = drain(outstanding >= window ? 200 : 0);
+    if (got < 0) { // nothing for 200 ms: what is outstanding was lost
       res.lost += static_cast<std::uint64_t>(outstanding);
       outstanding = 0;
       continue;
@@ -584,6 +584,8 @@ int main(int argc, char** argv) {
       o.raw = std::string(value());
     else if (k == "--no-pin")
       o.pin = false;
+    else if (k == "--qdisc-bypass")
+      o.qdisc_bypass = true;
     else
       usage();
   }
