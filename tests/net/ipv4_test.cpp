@@ -131,7 +131,8 @@ TEST_SUITE_BEGIN("net.ipv4");
 TEST_CASE("a valid TCP segment is delivered with its addresses and payload") {
   iface f;
   const auto data = pattern(100);
-  auto in = f.receive(tcp_packet(peer, us, bytes_view{data}));
+  const auto packet = tcp_packet(peer, us, bytes_view{data}); // the ingress points into it
+  auto in = f.receive(packet);
   auto* t = std::get_if<net::ingress_tcp>(&in);
   REQUIRE(t);
   CHECK(t->src == peer);
@@ -148,10 +149,9 @@ TEST_CASE("every drop reason is counted, and only it") {
   const auto good = tcp_packet();
   SUBCASE("truncated: shorter than a header, than IHL, or than the total length") {
     expect_drop(f, packet_bytes(good.begin(), good.begin() + 12), {"ip: truncated packets"});
-    auto ihl = good;
-    ihl[0] = std::byte{0x4f}; // IHL 15 = 60 bytes > what is there... of a 20-byte header + TCP
-    refill(ihl);
-    expect_drop(f, packet_bytes(ihl.begin(), ihl.begin() + 40), {"ip: truncated packets"});
+    auto ihl = packet_bytes(good.begin(), good.begin() + 40);
+    ihl[0] = std::byte{0x4f}; // IHL 15: a 60-byte header in a 40-byte packet
+    expect_drop(f, ihl, {"ip: truncated packets"});
     expect_drop(f, packet_bytes(good.begin(), good.end() - 1), {"ip: truncated packets"});
   }
   SUBCASE("bad version") {

@@ -56,6 +56,7 @@ struct host {
       auto tcp_part = buf.subspan(net::ipv4_interface::header_len);
       auto at = tcp_part.data() + seg.repr.header_len();
       for (auto piece : seg.payload) {
+        if (piece.empty()) continue; // an empty piece may have a null data(): no memcpy (UB)
         std::memcpy(at, piece.data(), piece.size());
         at += piece.size();
       }

@@ -415,6 +415,21 @@ TEST_CASE("SYN backlog full: SYN cookies; the cookie handshake gives an establis
     CHECK(c->recv(buf) == 4);
     CHECK(c->tcb().snd_una == synack.repr.seq + 13);
     CHECK(h.tcp.stats().syn_cookies_failed == 0);
+    // In use, not only negotiated: out-of-order data is reported with a SACK block (only with
+    // timestamps), and our window field is scaled by our shift (5 with timestamps, else none).
+    in_segment ooo(61000, 7788);
+    ooo.seq(piss + 17 + 100).ack(synack.repr.seq + 13).payload("later");
+    if (ts) ooo.ts(114, data.repr.options.timestamps->tsval);
+    h.recv(ooo);
+    auto dup = h.poll_one();
+    CHECK(dup.repr.ack == piss + 17);
+    CHECK(dup.repr.options.sack_count == (ts ? 1 : 0));
+    if (ts) {
+      CHECK(dup.repr.options.sack[0].left == piss + 117);
+      CHECK(dup.repr.options.sack[0].right == piss + 122);
+    }
+    const auto space = (1u << 20) - 0u; // everything was read: the whole buffer is free
+    CHECK(dup.repr.window == (ts ? std::min<std::uint32_t>(space >> 5, 65535) : 65535));
   }
 }
 
