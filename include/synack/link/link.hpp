@@ -9,11 +9,16 @@
 //                         bytes are valid only during the call (the buffer is recycled after).
 //   transmit(len, fill)   reserve a buffer of `len` bytes, call fill(bytes_mut) to write the
 //                         packet into it, and queue it. Returns false (and does not call fill)
-//                         when no buffer is free: the caller tries again on a later turn.
+//                         when no buffer is free: the caller tries again on a later turn. A
+//                         packet larger than the link can ever carry is dropped and counted:
+//                         transmit returns true without calling fill (retrying cannot help).
 //   flush()               hand the queued packets to the device: called once per loop turn
 //                         (the stack's turn hook), so a turn's packets leave in one batch.
 //   stop()                stop receiving and cancel what is in flight; the link can be
 //                         destroyed after the loop has drained the cancellations.
+//
+// Optional extras a link may have, which the decorators forward: `mac()` (the link's own MAC
+// address, on Ethernet links; the stack uses it for ARP when stack_options::mac is unset).
 //
 // Decorators (tracer, pcap_writer, fault_injector) wrap any link and are links themselves.
 // Links that do I/O are built on an event loop (io/loop.hpp) and report setup failures as
@@ -56,7 +61,11 @@ struct rx_meta {
 struct rx_handler {
   void (*fn)(void* context, bytes_view packet, const rx_meta& meta) = nullptr;
   void* context = nullptr;
-  void operator()(bytes_view packet, const rx_meta& meta = {}) const { fn(context, packet, meta); }
+  explicit operator bool() const noexcept { return fn != nullptr; }
+  /// Delivers a packet; a handler without a function drops it.
+  void operator()(bytes_view packet, const rx_meta& meta = {}) const {
+    if (fn) fn(context, packet, meta);
+  }
 };
 
 /// The link interface. `fill` is any callable taking bytes_mut.
