@@ -17,6 +17,7 @@
 //   sent 52428800 bytes sha256=<64 hex digits>
 //   received 0 bytes sha256=<64 hex digits>
 //   closed TIME_WAIT in 0.412 s (127.3 MB/s)
+// --counters also prints the stack's counters (every drop by reason) after the transfer.
 // An error prints `bulk: error: <what>: <name> (<message>)`, e.g. connection_reset, and the
 // status is 1; bad options print one line and the status is 2.
 #include <array>
@@ -46,6 +47,7 @@ struct bulk_args {
   std::uint64_t seed = 1;
   bool info = false;
   bool nodelay = false;
+  bool counters = false;
 };
 
 /// Sizes like 1000, 64K, 50M, 1G (powers of 1024).
@@ -216,6 +218,7 @@ auto run(Net& net, const bulk_args& args) -> task<int> {
   transfer t{s, args};
   auto error = co_await t.run();
   if (args.info) print_info("final", s.info());
+  if (args.counters) net.print_counters(stdout);
   fmt::print("sent {} bytes sha256={}\n", t.sent, t.tx_hash.hex());
   fmt::print("received {} bytes sha256={}\n", t.received, t.rx_hash.hex());
   if (error) {
@@ -237,9 +240,9 @@ auto run(Net& net, const bulk_args& args) -> task<int> {
 int main(int argc, char** argv) {
   examples::link_args link;
   bulk_args args;
-  examples::cli cli{"bulk",
-                    "Bulk transfer over synack with SHA-256 digests of both directions.\n\n"
-                    "usage: bulk send|recv|echo (--connect A.B.C.D:PORT | --listen PORT) [--bytes N] [options]"};
+  examples::cli cli{"bulk", "Bulk transfer over synack with SHA-256 digests of both directions.\n"
+                            "  send: sends --bytes of data; recv: receives; echo: sends back what it receives."};
+  cli.usage("bulk send|recv|echo (--connect A.B.C.D:PORT | --listen PORT) [--bytes N] [options]");
   if (argc > 1 && argv[1][0] != '-') { // the mode comes first
     std::string_view m = argv[1];
     if (m == "send") args.what = mode::send;
@@ -249,7 +252,7 @@ int main(int argc, char** argv) {
     argv[1] = argv[0];
     ++argv;
     --argc;
-  } else if (argc > 1 && std::string_view{argv[1]} != "--help" && std::string_view{argv[1]} != "-h") {
+  } else if (argc == 1 || (std::string_view{argv[1]} != "--help" && std::string_view{argv[1]} != "-h")) {
     cli.fail("the mode comes first: send, recv or echo (see --help)");
   }
   cli.option("connect", "A.B.C.D:PORT", "connect to this endpoint", [&](std::string_view v) -> std::string {
@@ -291,6 +294,7 @@ int main(int argc, char** argv) {
              [&](std::string_view v) { return examples::parse_number<std::uint64_t>(v, args.seed, 0, UINT64_MAX); });
   cli.flag("info", "print the negotiated options (MSS, window scale, SACK, timestamps) and the final state", args.info);
   cli.flag("nodelay", "turn Nagle's algorithm off", args.nodelay);
+  cli.flag("counters", "print the stack's counters (netstat -s style) after the transfer", args.counters);
   examples::add_link_options(cli, link);
   cli.parse(argc, argv);
   if (args.connect.has_value() == args.listen.has_value()) cli.fail("give exactly one of --connect and --listen");

@@ -26,6 +26,9 @@ public:
               std::function<std::string(std::string_view)> set) {
     m_opts.push_back({std::move(name), std::move(metavar), std::move(help), std::move(set), nullptr});
   }
+  /// The usage line after "usage: " (default: "<program> [options]").
+  void usage(std::string line) { m_usage = std::move(line); }
+
   /// A flag without a value.
   void flag(std::string name, std::string help, bool& target) {
     m_opts.push_back({std::move(name), "", std::move(help), nullptr, &target});
@@ -67,7 +70,7 @@ public:
   }
 
   void print_help() const {
-    fmt::print("{}\n\nusage: {} [options]\n\noptions:\n", m_summary, m_program);
+    fmt::print("{}\n\nusage: {}\n\noptions:\n", m_summary, m_usage.empty() ? m_program + " [options]" : m_usage);
     for (const auto& o : m_opts) {
       auto lhs = o.metavar.empty() ? fmt::format("--{}", o.name) : fmt::format("--{} {}", o.name, o.metavar);
       fmt::print("  {:<26} {}\n", lhs, o.help);
@@ -90,6 +93,7 @@ private:
   }
   std::string m_program;
   std::string m_summary;
+  std::string m_usage;
   std::vector<entry> m_opts;
 };
 
