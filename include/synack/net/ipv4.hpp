@@ -133,6 +133,7 @@ struct ingress_icmp_error {
   wire::ip_protocol original_protocol = wire::ip_protocol::tcp;
   std::uint16_t original_src_port = 0; // for TCP and UDP
   std::uint16_t original_dst_port = 0;
+  std::optional<std::uint32_t> original_tcp_seq; // TCP: the quoted sequence number (8 bytes quoted)
 };
 
 /// A packet we must answer with ICMP destination unreachable (protocol or port); write it with
@@ -357,6 +358,7 @@ private:
         const auto ports = quote.subspan(quoted.header_len());
         err.original_src_port = load_be<std::uint16_t>(ports.data());
         err.original_dst_port = load_be<std::uint16_t>(ports.data() + 2);
+        if (ports.size() >= 8) err.original_tcp_seq = load_be<std::uint32_t>(ports.data() + 4);
         return err;
       }
       default:

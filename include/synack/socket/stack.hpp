@@ -209,9 +209,25 @@ private:
       m_tcp.on_segment(now, t->src, t->dst, t->seg);
     } else if (auto* e = std::get_if<net::ingress_echo>(&in)) {
       send_ip(now, e->src, m_ip.echo_reply_len(*e), [&](bytes_mut b) { m_ip.write_echo_reply(b, *e); });
+    } else if (auto* err = std::get_if<net::ingress_icmp_error>(&in)) {
+      on_icmp_error(now, *err);
     } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
       send_ip(now, u->to, m_ip.unreachable_len(*u), [&](bytes_mut b) { m_ip.write_unreachable(b, *u); });
     }
+  }
+
+  /// RFC 1122 §4.2.3.9: ICMP errors about our TCP segments go to their connection.
+  void on_icmp_error(instant now, const net::ingress_icmp_error& e) {
+    if (e.original_protocol != wire::ip_protocol::tcp || !e.original_tcp_seq) return;
+    using kind = typename tcp_layer::connection_type::icmp_error_kind;
+    auto k = kind::soft;
+    if (e.type == wire::icmpv4_type::dest_unreachable) {
+      const auto code = static_cast<wire::icmpv4_unreachable>(e.code);
+      if (code == wire::icmpv4_unreachable::protocol || code == wire::icmpv4_unreachable::port) k = kind::hard;
+      if (code == wire::icmpv4_unreachable::frag_needed) k = kind::frag_needed;
+    }
+    m_tcp.on_icmp_error(now, {e.original_src, e.original_src_port}, {e.original_dst, e.original_dst_port},
+                        wire::seq_number{*e.original_tcp_seq}, k, e.next_hop_mtu);
   }
 
   /// Queues one IPv4 packet to `dst` of `len` bytes written by `fill`; on an Ethernet link,

@@ -266,6 +266,48 @@ public:
 
   /// A segment of this connection arrived (RFC 9293 §3.10.7 SEGMENT ARRIVES).
   void on_segment(instant now, const wire::tcp_repr& seg);
+
+  /// What an ICMP error about one of our segments means for TCP.
+  enum class icmp_error_kind : std::uint8_t {
+    hard,        // destination unreachable: protocol or port unreachable (RFC 1122 §4.2.3.9)
+    frag_needed, // destination unreachable, fragmentation needed and DF set (RFC 1191)
+    soft,        // everything else: net/host unreachable, time exceeded, ...
+  };
+  /// RFC 1122 §4.2.3.9: "TCP MUST act on an ICMP error message passed up from the IP layer,
+  /// directing it to the connection that created the error." `quoted_seq` is the sequence
+  /// number of the segment the error quotes: as RFC 5927 §4.1 advises, an error whose sequence
+  /// number is not in [SND.UNA, SND.NXT) is ignored, so a blind attacker cannot use it.
+  /// Hard errors refuse a connection still opening (SYN_SENT), as Linux does; in the
+  /// synchronized states they are treated as soft, as RFC 5461 §4 recommends. "Fragmentation
+  /// needed" lowers the MSS to the next-hop MTU - 40 (RFC 1191 §6.1) and resends at once.
+  /// Returns true when the message was acted on.
+  auto on_icmp_error(instant now, icmp_error_kind kind, seq_number quoted_seq, std::uint16_t next_hop_mtu) -> bool {
+    (void)now;
+    if (!(m_snd_una <= quoted_seq && quoted_seq < m_snd_nxt)) return false;
+    switch (kind) {
+      case icmp_error_kind::hard:
+        if (m_state != tcp::state::syn_sent) return false;
+        ++m_shared->stats.attempt_fails;
+        enter_closed(error::connection_refused);
+        return true;
+      case icmp_error_kind::frag_needed: {
+        // RFC 1191 §3: a Datagram Too Big message with an MTU we already respect, or below
+        // the minimum of 68 (RFC 791), is ignored.
+        if (next_hop_mtu < 68 + 40) return false;
+        const auto mss = static_cast<std::uint16_t>(next_hop_mtu - 40);
+        if (mss >= mss_cap()) return false;
+        m_path_mss = mss;
+        m_cc.set_smss(effective_mss_base());
+        m_scoreboard.set_smss(effective_mss_base());
+        m_rtx_due = true; // the segment that was too big is resent in the new size
+        m_rtx_len = effective_mss_base();
+        return true;
+      }
+      case icmp_error_kind::soft:
+        return false;
+    }
+    return false;
+  }
   /// Runs the timers that are due at `now`.
   void on_timeout(instant now);
   /// Hands each segment to send to `emit(const tx_segment&) -> bool`; stops early when emit
@@ -451,9 +493,14 @@ private:
   }
   /// Payload per full-sized segment we send: RFC 9293 §3.7.1 "Eff.snd.MSS = min(SendMSS+20,
   /// MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in the header.
-  auto effective_mss_base() const noexcept -> std::uint16_t {
+  /// The largest segment (payload + TCP options) we may send: the peer's MSS, our own (the
+  /// link MTU's), and the path's (RFC 1191), whichever is smallest.
+  auto mss_cap() const noexcept -> std::uint16_t {
     const std::uint16_t peer = m_peer_mss ? m_peer_mss : m_cfg.mss;
-    const auto mss = std::min(peer, m_cfg.mss);
+    return std::min({peer, m_cfg.mss, m_path_mss});
+  }
+  auto effective_mss_base() const noexcept -> std::uint16_t {
+    const auto mss = mss_cap();
     const std::uint16_t ts = m_ts_ok ? 12 : 0;
     return static_cast<std::uint16_t>(std::max<int>(mss - ts, 64));
   }
@@ -550,8 +597,9 @@ private:
 
   // Options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
   std::uint16_t m_peer_mss = 0;
-  std::uint8_t m_snd_wscale = 0; // applied to windows we receive
-  std::uint8_t m_rcv_wscale = 0; // applied to windows we send
+  std::uint16_t m_path_mss = 0xffff; // from "fragmentation needed" (RFC 1191)
+  std::uint8_t m_snd_wscale = 0;     // applied to windows we receive
+  std::uint8_t m_rcv_wscale = 0;     // applied to windows we send
   bool m_wscale_ok = false;
   bool m_sack_ok = false;
   bool m_ts_ok = false;

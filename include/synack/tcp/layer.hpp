@@ -297,6 +297,18 @@ public:
     on_listener_segment(now, *l, t, seg);
   }
 
+  /// An ICMP error quoted a TCP segment we sent from `local` to `remote` with sequence number
+  /// `seq` (see connection::on_icmp_error for what it does). Returns whether it was acted on.
+  auto on_icmp_error(instant now, wire::endpoint local, wire::endpoint remote, seq_number seq,
+                     typename connection_type::icmp_error_kind kind, std::uint16_t next_hop_mtu) -> bool {
+    auto it = m_by_tuple.find(four_tuple{local, remote});
+    if (it == m_by_tuple.end()) return false;
+    auto& s = *m_slots[it->second];
+    if (!s.conn || !s.conn->on_icmp_error(now, kind, seq, next_hop_mtu)) return false;
+    mark_dirty(s);
+    return true;
+  }
+
   /// Runs the connection timers due at `now`.
   void on_timeout(instant now) {
     m_heap.expire(now); // the callbacks collect the slots in m_expired

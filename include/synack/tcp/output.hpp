@@ -178,7 +178,7 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
   tx_segment seg;
   seg.repr = build_header(now, from, syn, fin);
   // Never exceed the peer's MSS: "Eff.snd.MSS" counts the options this segment carries.
-  const auto mss = std::min(m_peer_mss ? m_peer_mss : m_cfg.mss, m_cfg.mss);
+  const auto mss = mss_cap();
   const auto options = static_cast<std::uint32_t>(seg.repr.header_len() - 20);
   const auto max_payload = mss > options ? mss - options : 1u;
   if (len > max_payload) {
