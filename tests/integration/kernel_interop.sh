@@ -15,11 +15,11 @@
 #      while synack receives and while it sends.
 #   5. the 50 MiB case 1 and 2 over AF_PACKET (8 MiB each way).
 # Volumes scale with SYNACK_TEST_SCALE (the sanitizer build runs smaller ones).
-# Exit: 0 pass, 1 fail, 77 skipped (not root, or python3, ss or ethtool missing).
+# Exit: 0 pass, 1 fail, 77 skipped (not root, or python3 or ss missing).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/common/lib.bash"
 itest_init "$@"
-itest_need_tools python3 ss ethtool
+itest_need_tools python3 ss
 itest_need_examples bulk
 KPEER=(python3 "$HERE/common/kpeer.py")
 

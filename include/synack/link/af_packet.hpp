@@ -135,6 +135,10 @@ public:
 
     detail::fd_engine::config cfg;
     cfg.buffer_size = *mtu + wire::ethernet_frame<bytes_view>::header_len + 64; // slack as in tun
+    // Received frames are seen after GRO (and, from a veth peer, with TSO): an IPv4 packet of
+    // up to 64 KiB in one frame. A smaller buffer would cut them and lose the data.
+    cfg.rx_buffer_size =
+        std::max<std::size_t>(cfg.buffer_size, 65535 + wire::ethernet_frame<bytes_view>::header_len + 64);
     cfg.tx_min_len = wire::ethernet_min_frame_len;
     cfg.call = detail::rx_call::recvmsg_auxdata;
     cfg.io = options.io;

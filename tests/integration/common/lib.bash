@@ -132,16 +132,15 @@ itest_expect() {
 itest_field() { sed -nE "s/$2/\\1/p" "$1" | head -n1; }
 
 # itest_veth A B [ADDR]: a veth pair for AF_PACKET: synack on A (no kernel address), the
-# kernel on B with 192.0.2.1/24 (or ADDR). Checksum offload stays on (the af_packet link
-# handles partial checksums), but segmentation offload is turned off on B: with TSO/GSO the
-# kernel's TCP hands the veth 64 KiB super-frames, which synack's AF_PACKET link (buffers of
-# one MTU) truncates and drops, so bulk transfers from the kernel crawl on retransmissions.
-# SYNACK_ITEST_OFFLOAD=1 leaves the offloads on (to reproduce that).
+# kernel on B with 192.0.2.1/24 (or ADDR). The offloads stay as the kernel sets them: checksum
+# offload (the af_packet link handles partial checksums) and TSO/GSO (the kernel's TCP hands
+# the veth 64 KiB super-frames, which the af_packet link receives whole: its receive buffers
+# hold 64 KiB). SYNACK_ITEST_NO_OFFLOAD=1 turns segmentation offload off on B.
 itest_veth() {
   local a=$1 b=$2 addr=${3:-192.0.2.1/24}
   ip link add "$a" type veth peer name "$b"
   ip addr add "$addr" dev "$b"
-  [ -n "${SYNACK_ITEST_OFFLOAD:-}" ] || ethtool -K "$b" tso off gso off >/dev/null
+  [ -z "${SYNACK_ITEST_NO_OFFLOAD:-}" ] || ethtool -K "$b" tso off gso off >/dev/null
   ip link set "$a" up
   ip link set "$b" up
 }

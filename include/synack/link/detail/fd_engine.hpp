@@ -79,8 +79,12 @@ class fd_engine {
 public:
   struct config {
     rx_call call = rx_call::read;
-    /// Bytes per receive and transmit buffer (the largest packet the link carries, plus slack).
+    /// Bytes per transmit buffer (the largest packet the link carries, plus slack), and per
+    /// receive buffer unless rx_buffer_size says otherwise.
     std::size_t buffer_size = 2048;
+    /// Bytes per receive buffer; 0: buffer_size. A packet socket receives frames after GRO, and
+    /// from a veth peer with TSO, so its frames can be up to 64 KiB whatever the MTU.
+    std::size_t rx_buffer_size = 0;
     /// Shorter transmitted packets are padded with zeros to this length (Ethernet: 60).
     std::size_t tx_min_len = 0;
     device_io_options io;
@@ -90,8 +94,8 @@ public:
   /// ring. Takes ownership of `fd`.
   static auto create(event_loop_base& loop, unique_fd fd, const config& cfg)
       -> expected<std::unique_ptr<fd_engine>, std::error_code> {
-    if (cfg.buffer_size == 0 || cfg.buffer_size > (1u << 20) || cfg.io.tx_buffers == 0 ||
-        cfg.io.tx_buffers > (1u << 20) || cfg.io.rx_depth > 4096)
+    if (cfg.buffer_size == 0 || cfg.buffer_size > (1u << 20) || cfg.rx_buffer_size > (1u << 20) ||
+        cfg.io.tx_buffers == 0 || cfg.io.tx_buffers > (1u << 20) || cfg.io.rx_depth > 4096)
       return unexpected{make_error_code(link_errc::invalid_options)};
     bool multishot = false;
     switch (cfg.io.rx) {
@@ -279,14 +283,15 @@ private:
   fd_engine(event_loop_base& loop, unique_fd fd, const config& cfg)
       : m_loop(&loop), m_fd(std::move(fd)), m_cfg(cfg), m_multishot(this) {
     m_cfg.buffer_size = round_up_64(cfg.buffer_size);
+    m_cfg.rx_buffer_size = round_up_64(cfg.rx_buffer_size != 0 ? cfg.rx_buffer_size : cfg.buffer_size);
     m_multishot_msg.msg_controllen = control_len; // only the lengths matter to the kernel
   }
 
   /// A provided buffer: the packet, after io_uring_recvmsg_out and the control message room
   /// for multishot recvmsg.
   auto ring_buffer_size() const noexcept -> std::size_t {
-    if (m_cfg.call == rx_call::read) return m_cfg.buffer_size;
-    return round_up_64(m_cfg.buffer_size + sizeof(io_uring_recvmsg_out) + control_len);
+    if (m_cfg.call == rx_call::read) return m_cfg.rx_buffer_size;
+    return round_up_64(m_cfg.rx_buffer_size + sizeof(io_uring_recvmsg_out) + control_len);
   }
 
   /// rx_meta from a PACKET_AUXDATA control message.
@@ -316,12 +321,12 @@ private:
 
   void allocate_plain_rx() {
     const std::size_t n = m_cfg.io.rx_depth;
-    m_rx_memory.reset(new (std::align_val_t{64}) std::byte[n * m_cfg.buffer_size]);
+    m_rx_memory.reset(new (std::align_val_t{64}) std::byte[n * m_cfg.rx_buffer_size]);
     m_rx_slots = std::make_unique<rx_slot[]>(n);
     m_rearm.reserve(n + 1);
     for (std::size_t i = 0; i < n; ++i) {
       m_rx_slots[i].owner = this;
-      m_rx_slots[i].buffer = m_rx_memory.get() + i * m_cfg.buffer_size;
+      m_rx_slots[i].buffer = m_rx_memory.get() + i * m_cfg.rx_buffer_size;
       m_rx_slots[i].index = static_cast<std::uint32_t>(i);
     }
     m_rx_count = n;
@@ -364,9 +369,9 @@ private:
     io_uring_sqe* sqe = sqe_or_defer(s.index);
     if (sqe == nullptr) return;
     if (m_cfg.call == rx_call::read) {
-      io_uring_prep_read(sqe, m_fd.get(), s.buffer, static_cast<unsigned>(m_cfg.buffer_size), io::current_position);
+      io_uring_prep_read(sqe, m_fd.get(), s.buffer, static_cast<unsigned>(m_cfg.rx_buffer_size), io::current_position);
     } else {
-      s.iov = {s.buffer, m_cfg.buffer_size};
+      s.iov = {s.buffer, m_cfg.rx_buffer_size};
       s.msg = msghdr{};
       s.msg.msg_iov = &s.iov;
       s.msg.msg_iovlen = 1;
@@ -406,7 +411,7 @@ private:
   /// Hands up what a read completion or a provided buffer holds (`res` bytes at `data`).
   void deliver_slot(rx_slot& s, std::size_t res) noexcept {
     if (m_cfg.call == rx_call::read) {
-      deliver(s.buffer, res, rx_meta{}, res >= m_cfg.buffer_size);
+      deliver(s.buffer, res, rx_meta{}, res >= m_cfg.rx_buffer_size);
     } else {
       deliver(s.buffer, res, meta_from(CMSG_FIRSTHDR(&s.msg)), (s.msg.msg_flags & MSG_TRUNC) != 0);
     }
