@@ -247,3 +247,26 @@ TEST_CASE("a second recv while one waits: operation_in_progress") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("on a stack with dynamic_policies each connection picks its congestion control") {
+  sim_loop loop;
+  link::sim_link_pair wire{loop, link::sim_config{}};
+  stack<link::sim_link&, tcp::dynamic_policies> client{loop, wire.a(), options_for(1)};
+  stack_options so = options_for(2);
+  so.tcp.connection.congestion = tcp::congestion_kind::cubic; // the listener's connections
+  stack<link::sim_link&, tcp::dynamic_policies> server{loop, wire.b(), so};
+  auto l = server.listen(7788, 8);
+  auto run = [&]() -> task<void> {
+    stream_options opts;
+    opts.congestion = tcp::congestion_kind::none;
+    auto s = co_await client.connect({wire::ipv4_address{192, 0, 2, 2}, 7788}, opts).or_throw();
+    auto [peer_side, addr] = co_await l->accept().or_throw();
+    CHECK(s.info().congestion == "none");
+    CHECK(peer_side.info().congestion == "cubic");
+    auto d = co_await client.connect({wire::ipv4_address{192, 0, 2, 2}, 7788}).or_throw();
+    CHECK(d.info().congestion == "new_reno"); // the default
+    s.abort();
+    d.abort();
+  };
+  loop.run_until(run());
+}

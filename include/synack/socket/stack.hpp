@@ -398,6 +398,7 @@ private:
     i.srtt = t.srtt;
     i.rto = t.rto;
     i.retransmissions = c->retransmissions();
+    i.congestion = c->congestion().name();
     return i;
   }
   void conn_attach(tcp::conn_id id, detail::stream_state* s) noexcept override { m_tcp.set_user(id, s); }
@@ -437,6 +438,7 @@ auto stack<Link, Policies>::connect(wire::endpoint remote, const stream_options&
   if (opts.keepalive) cfg.keepalive = *opts.keepalive;
   if (opts.send_buffer) cfg.send_buffer = *opts.send_buffer;
   if (opts.recv_buffer) cfg.recv_buffer = *opts.recv_buffer;
+  if (opts.congestion) cfg.congestion = *opts.congestion;
   auto id = m_tcp.connect(m_loop->now(), m_ip.address(), remote, 0, &cfg);
   if (!id) return detail::connect_op{service(), make_error(id.error())};
   auto state = std::make_unique<detail::stream_state>(service(), *id);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "synack/tcp/congestion/any_controller.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/time/instant.hpp"
 
@@ -63,6 +64,10 @@ struct config {
   /// unacknowledged, or the peer's window stays zero, for this long. Zero disables it (RFC
   /// 1122 §4.2.2.17: a receiver "MAY keep its offered receive window closed indefinitely").
   duration user_timeout = 0s;
+  /// The congestion control of this connection, when the stack's policy chooses it at run
+  /// time (tcp::dynamic_policies, whose controller is any_controller; TCP_CONGESTION in Linux).
+  /// Ignored by policies that fix the algorithm in the type.
+  congestion_kind congestion = congestion_kind::new_reno;
 };
 
 /// How a connection ended, when it did not end by the normal close.

@@ -123,7 +123,7 @@ public:
         m_sndbuf(cfg.send_buffer),
         m_rcvbuf(cfg.recv_buffer),
         m_rtt(make_rtt_config(cfg)),
-        m_cc(congestion_config{.smss = effective_mss_base()}) {
+        m_cc(make_controller(cfg, congestion_config{.smss = effective_mss_base()})) {
     m_cfg.delayed_ack = std::min(m_cfg.delayed_ack, duration{std::chrono::milliseconds{500}});
   }
 
@@ -504,6 +504,15 @@ private:
     const std::uint16_t ts = m_ts_ok ? 12 : 0;
     return static_cast<std::uint16_t>(std::max<int>(mss - ts, 64));
   }
+  /// The congestion controller: of the policy's type, or of the configured kind when the policy
+  /// chooses at run time (any_controller).
+  static auto make_controller(const tcp::config& cfg, const congestion_config& cc) -> congestion_type {
+    if constexpr (std::is_same_v<congestion_type, any_controller>) {
+      return any_controller{cfg.congestion, cc};
+    } else {
+      return congestion_type{cc};
+    }
+  }
   static auto make_rtt_config(const tcp::config& cfg) noexcept -> rtt_config {
     rtt_config r;
     r.initial_rto = cfg.rto_initial;
@@ -523,8 +532,10 @@ private:
     m_scoreboard.reset(m_snd_una);
     m_scoreboard.set_smss(effective_mss_base());
     m_rtt.on_handshake_complete(m_syn_timed_out);
-    if (m_syn_timed_out)
-      m_cc = congestion_type{congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()}};
+    if (m_syn_timed_out) {
+      m_cc = make_controller(m_cfg,
+                             congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()});
+    }
   }
   /// RFC 7323 §5.5: "an implementation of PAWS [must] include a mechanism to "invalidate" the
   /// TS.Recent value when a connection is idle for more than 24 days".

@@ -49,6 +49,8 @@ struct connection_info {
   duration srtt{};
   duration rto{};
   std::uint64_t retransmissions = 0;
+  /// The congestion control algorithm ("new_reno", "cubic", "none").
+  std::string_view congestion;
 };
 
 /// Per-connection settings chosen at connect() or listen() time.
@@ -57,6 +59,9 @@ struct stream_options {
   std::optional<bool> keepalive;
   std::optional<std::uint32_t> send_buffer;
   std::optional<std::uint32_t> recv_buffer;
+  /// The congestion control, on a stack whose policy chooses it at run time
+  /// (stack<Link, tcp::dynamic_policies>); ignored otherwise.
+  std::optional<tcp::congestion_kind> congestion;
 };
 
 namespace detail {
