@@ -19,7 +19,9 @@ scripts/install-deps.sh
 jobs=$(nproc)
 if [ $sanitize -eq 1 ]; then
   dir=build-asan
-  cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNACK_SANITIZE=ON \
+    # -O1 with line tables: what ASan recommends, and half the compile time of -O2 -g.
+  cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DSYNACK_SANITIZE=ON \
     -DSYNACK_TEST_SCALE=0.25 -DSYNACK_BUILD_BENCHMARKS=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else

@@ -6,8 +6,9 @@
 //
 // with_stack(loop, args, body) opens the link (creating and configuring the tun device, or
 // binding the AF_PACKET socket), wraps it in the tracer (always; silent without --trace) and,
-// with --pcap, the pcap writer, builds the stack and calls body(stack). Errors (no
-// /dev/net/tun, no permission, unknown interface) print one line and return 1.
+// with --pcap, the pcap writer, builds the stack and calls body(stack). The link is chosen at
+// run time, so the stack is a `stack<link::any_link>`: one instantiation for every choice.
+// Errors (no /dev/net/tun, no permission, unknown interface) print one line and return 1.
 #pragma once
 
 #include <cstdio>
@@ -98,6 +99,9 @@ inline auto stack_options_from(const link_args& a, std::optional<synack::wire::m
 
 namespace detail {
 
+/// The stack every example runs on: its link is chosen at run time.
+using example_stack = synack::stack<synack::link::any_link>;
+
 template <class Link, class Body>
 auto run_with_link(synack::event_loop& loop, Link& link, const link_args& a, Body& body) -> int {
   std::optional<synack::wire::mac_address> mac;
@@ -107,19 +111,18 @@ auto run_with_link(synack::event_loop& loop, Link& link, const link_args& a, Bod
   t.file = stdout;
   t.clock = &loop;
   t.trace_rx = t.trace_tx = a.trace;
+  std::optional<synack::link::any_link> chosen;
   if (!a.pcap.empty()) {
-    synack::link::pcap_options po;
-    auto pcap = synack::link::pcap_writer<Link&>::open(link, a.pcap, po);
+    auto pcap = synack::link::pcap_writer<Link&>::open(link, a.pcap, synack::link::pcap_options{});
     if (!pcap) {
       fmt::print(stderr, "cannot write {}: {}\n", a.pcap, pcap.error().message());
       return 1;
     }
-    using traced = synack::link::tracer<synack::link::pcap_writer<Link&>>;
-    synack::stack<traced> net{loop, traced{std::move(*pcap), std::move(t)}, stack_options_from(a, mac)};
-    return body(net);
+    chosen.emplace(synack::link::tracer<synack::link::pcap_writer<Link&>>{std::move(*pcap), std::move(t)});
+  } else {
+    chosen.emplace(synack::link::tracer<Link&>{link, std::move(t)});
   }
-  using traced = synack::link::tracer<Link&>;
-  synack::stack<traced> net{loop, traced{link, std::move(t)}, stack_options_from(a, mac)};
+  example_stack net{loop, std::move(*chosen), stack_options_from(a, mac)};
   return body(net);
 }
 

@@ -18,6 +18,7 @@
 #include "synack/io/loop.hpp"
 #include "synack/io/ops.hpp"
 #include "synack/link/af_packet.hpp"
+#include "synack/link/any_link.hpp"
 #include "synack/link/fault_injector.hpp"
 #include "synack/link/link.hpp"
 #include "synack/link/pcap_writer.hpp"
