@@ -55,10 +55,20 @@ auto parse_size(std::string_view v, std::uint64_t& out) -> std::string {
   std::uint64_t mult = 1;
   if (!v.empty()) {
     switch (v.back()) {
-      case 'K': case 'k': mult = 1ull << 10; break;
-      case 'M': case 'm': mult = 1ull << 20; break;
-      case 'G': case 'g': mult = 1ull << 30; break;
-      default: break;
+      case 'K':
+      case 'k':
+        mult = 1ull << 10;
+        break;
+      case 'M':
+      case 'm':
+        mult = 1ull << 20;
+        break;
+      case 'G':
+      case 'g':
+        mult = 1ull << 30;
+        break;
+      default:
+        break;
     }
     if (mult != 1) v.remove_suffix(1);
   }
@@ -84,11 +94,12 @@ struct pattern {
 
 void print_info(std::string_view label, const connection_info& i) {
   using namespace std::chrono;
-  fmt::print("{}: state={} mss={} peer_mss={} wscale={} snd_wscale={} rcv_wscale={} sack={} ts={} snd_wnd={} "
-             "rcv_wnd={} cwnd={} ssthresh={} srtt_us={} rto_ms={} retransmissions={}\n",
-             label, i.state, i.send_mss, i.peer_mss, int{i.window_scaling}, i.snd_wscale, i.rcv_wscale, int{i.sack},
-             int{i.timestamps}, i.snd_wnd, i.rcv_wnd, i.cwnd, i.ssthresh, duration_cast<microseconds>(i.srtt).count(),
-             duration_cast<milliseconds>(i.rto).count(), i.retransmissions);
+  fmt::print(
+      "{}: state={} mss={} peer_mss={} wscale={} snd_wscale={} rcv_wscale={} sack={} ts={} snd_wnd={} "
+      "rcv_wnd={} cwnd={} ssthresh={} srtt_us={} rto_ms={} retransmissions={}\n",
+      label, i.state, i.send_mss, i.peer_mss, int{i.window_scaling}, i.snd_wscale, i.rcv_wscale, int{i.sack},
+      int{i.timestamps}, i.snd_wnd, i.rcv_wnd, i.cwnd, i.ssthresh, duration_cast<microseconds>(i.srtt).count(),
+      duration_cast<milliseconds>(i.rto).count(), i.retransmissions);
 }
 
 class transfer {
@@ -109,7 +120,9 @@ public:
   std::uint64_t sent = 0, received = 0;
 
 private:
-  auto policy() const { return m_args.close.value_or(m_args.what == mode::send ? close_policy::first : close_policy::wait); }
+  auto policy() const {
+    return m_args.close.value_or(m_args.what == mode::send ? close_policy::first : close_policy::wait);
+  }
   auto limit() const { return std::chrono::seconds{m_args.timeout_s}; }
 
   void fail(std::string_view what, std::error_code ec) {
@@ -240,15 +253,20 @@ auto run(Net& net, const bulk_args& args) -> task<int> {
 int main(int argc, char** argv) {
   examples::link_args link;
   bulk_args args;
-  examples::cli cli{"bulk", "Bulk transfer over synack with SHA-256 digests of both directions.\n"
-                            "  send: sends --bytes of data; recv: receives; echo: sends back what it receives."};
+  examples::cli cli{"bulk",
+                    "Bulk transfer over synack with SHA-256 digests of both directions.\n"
+                    "  send: sends --bytes of data; recv: receives; echo: sends back what it receives."};
   cli.usage("bulk send|recv|echo (--connect A.B.C.D:PORT | --listen PORT) [--bytes N] [options]");
   if (argc > 1 && argv[1][0] != '-') { // the mode comes first
     std::string_view m = argv[1];
-    if (m == "send") args.what = mode::send;
-    else if (m == "recv") args.what = mode::recv;
-    else if (m == "echo") args.what = mode::echo;
-    else cli.fail(fmt::format("unknown mode '{}' (send, recv or echo)", m));
+    if (m == "send")
+      args.what = mode::send;
+    else if (m == "recv")
+      args.what = mode::recv;
+    else if (m == "echo")
+      args.what = mode::echo;
+    else
+      cli.fail(fmt::format("unknown mode '{}' (send, recv or echo)", m));
     argv[1] = argv[0];
     ++argv;
     --argc;
@@ -276,9 +294,12 @@ int main(int argc, char** argv) {
              });
   cli.option("close", "first|wait", "send our FIN first, or wait for the peer's (send: first; recv, echo: wait)",
              [&](std::string_view v) -> std::string {
-               if (v == "first") args.close = close_policy::first;
-               else if (v == "wait") args.close = close_policy::wait;
-               else return "must be first or wait";
+               if (v == "first")
+                 args.close = close_policy::first;
+               else if (v == "wait")
+                 args.close = close_policy::wait;
+               else
+                 return "must be first or wait";
                return {};
              });
   cli.option("chunk", "N[K|M]", "bytes per send and recv call (64K)", [&](std::string_view v) -> std::string {

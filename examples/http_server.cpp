@@ -39,7 +39,7 @@ struct server_stats {
   std::uint64_t accepted = 0;
   std::uint64_t active = 0;
   std::uint64_t requests = 0;
-  std::uint64_t refused = 0; // over --max-connections: answered 503 and closed
+  std::uint64_t refused = 0;               // over --max-connections: answered 503 and closed
   std::array<std::uint64_t, 6> by_class{}; // responses by status / 100
 };
 
@@ -109,7 +109,8 @@ private:
         if (r.status == http::parse_status::incomplete) break;
         std::size_t consumed = used;
         if (r.status == http::parse_status::error) {
-          respond(out, http::response{.status = r.error, .body = fmt::format("{} {}\n", r.error, http::reason(r.error)),
+          respond(out, http::response{.status = r.error,
+                                      .body = fmt::format("{} {}\n", r.error, http::reason(r.error)),
                                       .keep_alive = false});
           open = false; // the framing is lost
         } else {
@@ -139,7 +140,7 @@ private:
       const bool idle = used == 0 && skip == 0;
       if (stop.stop_requested() && idle) break;
       auto timeout = std::chrono::seconds{stop.stop_requested() ? std::min<std::uint32_t>(m_args.idle_seconds, 5)
-                                                                 : m_args.idle_seconds};
+                                                                : m_args.idle_seconds};
       // (The token is chosen outside the co_await: g++ 12 evaluates and destroys both arms of
       // a ?: whose operands are class temporaries inside a co_await operand.)
       const std::stop_token token = idle ? stop : std::stop_token{};
@@ -193,10 +194,10 @@ private:
   }
 
   auto stats_text() const -> std::string {
-    std::string t = fmt::format(
-        "http: {} connections accepted, {} open, {} requests, responses 2xx {} 4xx {} 5xx {}, {} refused\n",
-        m_stats.accepted, m_stats.active, m_stats.requests, m_stats.by_class[2], m_stats.by_class[4],
-        m_stats.by_class[5], m_stats.refused);
+    std::string t =
+        fmt::format("http: {} connections accepted, {} open, {} requests, responses 2xx {} 4xx {} 5xx {}, {} refused\n",
+                    m_stats.accepted, m_stats.active, m_stats.requests, m_stats.by_class[2], m_stats.by_class[4],
+                    m_stats.by_class[5], m_stats.refused);
     m_net.for_each_counter([&](std::string_view layer, std::string_view name, std::uint64_t v) {
       if (name.starts_with(layer) && name.substr(layer.size()).starts_with(": ")) name.remove_prefix(layer.size() + 2);
       if (v != 0) fmt::format_to(std::back_inserter(t), "{:>5}: {:>10} {}\n", layer, v, name);
@@ -221,8 +222,7 @@ private:
 int main(int argc, char** argv) {
   examples::link_args link;
   server_args args;
-  examples::cli cli{"http_server",
-                    "A small HTTP/1.1 server on synack: GET/HEAD / and /stats, keep-alive, pipelining."};
+  examples::cli cli{"http_server", "A small HTTP/1.1 server on synack: GET/HEAD / and /stats, keep-alive, pipelining."};
   cli.option("port", "N", "the port to listen on (8080)",
              [&](std::string_view v) { return examples::parse_number<std::uint16_t>(v, args.port, 1, 65535); });
   cli.option("backlog", "N", "connections waiting to be accepted, at most (1024)",
@@ -230,9 +230,8 @@ int main(int argc, char** argv) {
   cli.option("max-connections", "N", "open connections at most; more are answered 503 (4096)", [&](std::string_view v) {
     return examples::parse_number<std::uint64_t>(v, args.max_connections, 1, 65536);
   });
-  cli.option("idle-timeout", "SECONDS", "close a connection idle this long (60)", [&](std::string_view v) {
-    return examples::parse_number<std::uint32_t>(v, args.idle_seconds, 1, 86400);
-  });
+  cli.option("idle-timeout", "SECONDS", "close a connection idle this long (60)",
+             [&](std::string_view v) { return examples::parse_number<std::uint32_t>(v, args.idle_seconds, 1, 86400); });
   cli.flag("verbose", "also report connections reset by clients", args.verbose);
   examples::add_link_options(cli, link);
   cli.parse(argc, argv);

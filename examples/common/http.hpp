@@ -190,17 +190,28 @@ inline auto parse(std::string_view in, const limits& lim = {}) -> parse_result {
 
 inline auto reason(int status) -> std::string_view {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -222,10 +233,10 @@ struct response {
   int status = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string_view body;
-  bool head = false;       // HEAD: headers only, Content-Length of the body GET would get
-  bool keep_alive = true;  // false: "Connection: close", and the server closes after it
-  bool http10 = false;     // the request was HTTP/1.0: say "keep-alive" when persisting
-  std::string_view extra;  // more header lines, each ending in \r\n
+  bool head = false;      // HEAD: headers only, Content-Length of the body GET would get
+  bool keep_alive = true; // false: "Connection: close", and the server closes after it
+  bool http10 = false;    // the request was HTTP/1.0: say "keep-alive" when persisting
+  std::string_view extra; // more header lines, each ending in \r\n
 };
 
 /// Appends the response to `out`.
@@ -234,7 +245,10 @@ inline void write(std::string& out, const response& r) {
                  "HTTP/1.1 {} {}\r\nServer: synack-http_server\r\nDate: {}\r\nContent-Type: {}\r\n"
                  "Content-Length: {}\r\n{}{}\r\n",
                  r.status, reason(r.status), date_now(), r.content_type, r.body.size(),
-                 !r.keep_alive ? "Connection: close\r\n" : r.http10 ? "Connection: keep-alive\r\n" : "", r.extra);
+                 !r.keep_alive ? "Connection: close\r\n"
+                 : r.http10    ? "Connection: keep-alive\r\n"
+                               : "",
+                 r.extra);
   if (!r.head) out.append(r.body);
 }
 

@@ -26,7 +26,8 @@ TEST_CASE("http: a complete GET, and the same bytes arriving one at a time") {
   CHECK(r.req.minor_version == 1);
   CHECK(r.req.keep_alive);
   CHECK(r.req.content_length == 0);
-  for (std::size_t n = 0; n < req.size(); ++n) CHECK(parse(std::string_view{req}.substr(0, n)).status == parse_status::incomplete);
+  for (std::size_t n = 0; n < req.size(); ++n)
+    CHECK(parse(std::string_view{req}.substr(0, n)).status == parse_status::incomplete);
 }
 
 TEST_CASE("http: keep-alive rules (RFC 9112 §9.3)") {
@@ -38,7 +39,8 @@ TEST_CASE("http: keep-alive rules (RFC 9112 §9.3)") {
 }
 
 TEST_CASE("http: pipelined requests are parsed one after the other; bodies are framed by Content-Length") {
-  const std::string two = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET";
+  const std::string two =
+      "GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET";
   auto a = parse(two);
   REQUIRE(a.status == parse_status::complete);
   CHECK(a.req.path == "/a");
@@ -63,7 +65,7 @@ TEST_CASE("http: malformed requests are 400") {
   CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400); // two Hosts
   CHECK(error_of("GET /  HTTP/1.1\r\nHost: a\r\n\r\n") == 400);           // two spaces
   CHECK(error_of("GET/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
-  CHECK(error_of("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);            // not a token
+  CHECK(error_of("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == 400); // not a token
   CHECK(error_of("GET / HTTX/1.1\r\nHost: a\r\n\r\n") == 400);
   CHECK(error_of("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);           // space before the colon
   CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n") == 400); // obs-fold
@@ -78,11 +80,11 @@ TEST_CASE("http: malformed requests are 400") {
 TEST_CASE("http: size bounds: 414, 431, 413; versions: 505; Transfer-Encoding: 501") {
   limits l;
   const std::string long_target = "GET /" + std::string(l.max_request_line, 'x');
-  CHECK(error_of(long_target) == 414);                          // before its end arrives
+  CHECK(error_of(long_target) == 414); // before its end arrives
   CHECK(error_of(long_target + " HTTP/1.1\r\n") == 414);
   std::string big = "GET / HTTP/1.1\r\nHost: a\r\n";
   while (big.size() <= l.max_header_bytes) big += "X-Filler: 0123456789012345678901234567890123456789\r\n";
-  CHECK(error_of(big) == 431);                                  // incomplete but already too big
+  CHECK(error_of(big) == 431); // incomplete but already too big
   CHECK(error_of(big + "\r\n") == 431);
   std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
   for (std::size_t i = 0; i < l.max_fields; ++i) many += "A: b\r\n";

@@ -123,7 +123,9 @@ struct fake_ethernet_link : fake_link {
   auto mac() const noexcept -> wire::mac_address { return {2, 0, 0, 0, 0, 9}; }
 };
 template <class L>
-concept has_mac = requires(const L& l) { l.mac(); };
+concept has_mac = requires(const L& l) {
+  l.mac();
+};
 } // namespace
 // The MAC address shows through any stack of decorators, and only where the device has one.
 static_assert(has_mac<link::tracer<link::pcap_writer<link::fault_injector<fake_ethernet_link>>>>);
