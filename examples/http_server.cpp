@@ -198,6 +198,9 @@ private:
         fmt::format("http: {} connections accepted, {} open, {} requests, responses 2xx {} 4xx {} 5xx {}, {} refused\n",
                     m_stats.accepted, m_stats.active, m_stats.requests, m_stats.by_class[2], m_stats.by_class[4],
                     m_stats.by_class[5], m_stats.refused);
+    // Connections in any state (SYN_RCVD and TIME_WAIT included): bounded under a SYN flood.
+    fmt::format_to(std::back_inserter(t), "{:>5}: {:>10} {}\n", "tcp", m_net.tcp().connection_count(),
+                   "connections in the table");
     m_net.for_each_counter([&](std::string_view layer, std::string_view name, std::uint64_t v) {
       if (name.starts_with(layer) && name.substr(layer.size()).starts_with(": ")) name.remove_prefix(layer.size() + 2);
       if (v != 0) fmt::format_to(std::back_inserter(t), "{:>5}: {:>10} {}\n", layer, v, name);

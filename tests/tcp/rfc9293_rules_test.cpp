@@ -610,7 +610,9 @@ TEST_CASE("ACK beyond SND.NXT or too old: a challenge ACK and the segment is dro
   CHECK(f.conn.tcb().snd_una == local_iss + 1);
   CHECK(f.shared.stats.bad_acks == 1);
   CHECK(f.shared.stats.challenge_acks == 1);
-  // SEG.ACK < SND.UNA - MAX.SND.WND (MAX.SND.WND = 64000 here).
+  // SEG.ACK < SND.UNA - MAX.SND.WND (MAX.SND.WND = 64000 here), after the connection's
+  // challenge-ACK interval (RFC 5961 §7: at most one per 500 ms).
+  f.advance(500ms);
   f.recv(seg{}.seq(r1).ack(local_iss + 1 - 64001).payload("old"));
   CHECK(f.poll_one().repr.ack == r1);
   CHECK(f.conn.readable() == 0);

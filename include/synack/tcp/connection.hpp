@@ -66,28 +66,58 @@ struct tx_segment {
 /// RFC 5961 §7, and an optional observer of state changes (the --trace option prints them).
 struct shared_context {
   counters stats;
-  /// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism". At most
-  /// this many challenge ACKs per second, for the whole layer (Linux's tcp_challenge_ack_limit
-  /// was also a global budget of 1000/s).
+  /// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism". Two limits,
+  /// as in Linux: one per connection (below) and a budget for the whole layer of about this
+  /// many challenge ACKs per second (Linux's tcp_challenge_ack_limit).
   std::uint32_t challenge_ack_limit = 1000;
+  /// Per connection, at most one challenge ACK per interval (Linux's tcp_invalid_ratelimit,
+  /// 500 ms). Without it, a blind flood of in-window RSTs or SYNs spends the whole layer's
+  /// budget on one connection: 1000 challenge ACKs a second reach the real peer, each a
+  /// duplicate ACK (RFC 5681 §2), and make it fast-retransmit and halve its window over and
+  /// over (tests/sim/attack_test.cpp: an 8 MiB exchange took 70 s instead of 1 s).
+  duration challenge_ack_interval = std::chrono::milliseconds{500};
+  /// The layer's budget: what is left in the current one-second window.
   instant challenge_window;
-  std::uint32_t challenge_acks_in_window = 0;
+  std::uint32_t challenge_budget = 0;
+  bool challenge_window_open = false;
+  /// Seeds the budget's randomness (the layer seeds it from its secret key).
+  std::uint64_t challenge_rng = 0x853c49e6748fea9bull;
   /// Called on every state change when set: (observer, tuple, from, to).
   void (*on_state_change)(void* observer, const four_tuple&, state from, state to) = nullptr;
   void* observer = nullptr;
 
+  /// Takes one challenge ACK from the layer's budget (the connection checked its own limit).
+  /// CVE-2016-5696 (Cao et al., "Off-Path TCP Exploits: Global Rate Limit Considered
+  /// Dangerous", USENIX Security 2016): a fixed budget shared by all connections is a side
+  /// channel. An off-path attacker spends it with its own connection and counts the challenge
+  /// ACKs it gets back: one missing means a spoofed segment hit a real connection, which
+  /// reveals 4-tuples and then sequence numbers. Like Linux since 4.7, each second's budget is
+  /// random in [limit/2, limit/2 + limit); with the per-connection limit, one attacker
+  /// connection observes at most two a second whatever happens elsewhere.
   auto allow_challenge_ack(instant now) noexcept -> bool {
-    if (now - challenge_window >= std::chrono::seconds{1}) {
+    if (!challenge_window_open || now - challenge_window >= std::chrono::seconds{1}) {
+      challenge_window_open = true;
       challenge_window = now;
-      challenge_acks_in_window = 0;
+      const auto half = (challenge_ack_limit + 1) / 2;
+      challenge_budget =
+          half + (challenge_ack_limit > 0 ? static_cast<std::uint32_t>(next_random() % challenge_ack_limit) : 0u);
     }
-    if (challenge_acks_in_window >= challenge_ack_limit) {
+    if (challenge_budget == 0) {
       ++stats.challenge_acks_limited;
       return false;
     }
-    ++challenge_acks_in_window;
+    --challenge_budget;
     ++stats.challenge_acks;
     return true;
+  }
+
+private:
+  /// SplitMix64 (Steele, Lea, Flood 2014): unpredictable enough once seeded with a secret.
+  auto next_random() noexcept -> std::uint64_t {
+    std::uint64_t z = (challenge_rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
   }
 };
 
@@ -661,7 +691,8 @@ private:
   instant m_user_timer_start; // when unacknowledged data / zero window began (user timeout)
   std::uint8_t m_persist_backoff = 0;
   std::uint8_t m_keepalive_sent = 0;
-  bool m_persist_probe_due = false; // the SWS override timer fired: send what the window allows
+  std::optional<instant> m_last_challenge_ack; // RFC 5961 §7: the per-connection limit
+  bool m_persist_probe_due = false;            // the SWS override timer fired: send what the window allows
   bool m_zero_window_probe_due = false;
   bool m_keepalive_probe_due = false;
 };

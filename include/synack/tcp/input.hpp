@@ -251,6 +251,15 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
       m_rtx_due = true;
       return;
     }
+    if (syn) {
+      // RFC 5961 §4.2: "If the SYN bit is set, irrespective of the sequence number, TCP MUST
+      // send an ACK (also referred to as challenge ACK) to the remote peer" — rate-limited
+      // like every challenge ACK (§7). An unthrottled ACK here let a blind flood of SYNs with
+      // random sequence numbers reflect every one of them to the real peer as a duplicate
+      // ACK (tests/sim/attack_test.cpp).
+      send_challenge_ack(now);
+      return;
+    }
     if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin)) {
       // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
       // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
@@ -343,9 +352,18 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   process_text(now, seg, seg.seq, seg.payload);
 }
 
+/// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism": at most one
+/// challenge ACK per challenge_ack_interval on this connection, and the layer's budget (see
+/// shared_context).
 template <class P>
 void connection<P>::send_challenge_ack(instant now) {
-  if (m_shared->allow_challenge_ack(now)) m_ack_now = true;
+  if (m_last_challenge_ack && now - *m_last_challenge_ack < m_shared->challenge_ack_interval) {
+    ++m_shared->stats.challenge_acks_limited;
+    return;
+  }
+  if (!m_shared->allow_challenge_ack(now)) return;
+  m_last_challenge_ack = now;
+  m_ack_now = true;
 }
 
 /// "fifth, check the ACK field" for SYN-RECEIVED and the synchronized states. Returns false

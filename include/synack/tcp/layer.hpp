@@ -98,7 +98,10 @@ public:
         m_isn(secret),
         m_ports(secret, cfg.ephemeral_ports),
         m_cookies(secret, cfg.cookies),
-        m_by_tuple(64, keyed_tuple_hash{secret}) {}
+        m_by_tuple(64, keyed_tuple_hash{secret}) {
+    // The challenge-ACK budget's randomness must be unknown to a peer (CVE-2016-5696).
+    m_shared.challenge_rng = detail::hash_tuple(secret, 'C', {}, {}).finish();
+  }
 
   layer(const layer&) = delete;
   auto operator=(const layer&) -> layer& = delete;

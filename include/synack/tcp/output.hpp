@@ -99,11 +99,15 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
       // unacknowledged data ..., the sending TCP buffers all user data ... until the
       // outstanding data has been acknowledged or until the TCP can send a full-sized segment".
       // A queued FIN turns Nagle off for the last segment, as in Linux.
+      // "(d) ... the override timeout occurs": when the persist timer fires, send what the
+      // window allows even if it is less than all that is queued. Without it, a peer whose
+      // window stays at a few bytes (its buffer full, SWS avoidance keeping the edge) was never
+      // probed at all: a lost window update stalled the connection forever.
       bool ok = false;
       if (all_of_it)
         ok = m_cfg.nodelay || !in_flight || m_fin_queued || m_persist_probe_due;
       else
-        ok = len >= m_max_snd_wnd / 2;
+        ok = len >= m_max_snd_wnd / 2 || m_persist_probe_due;
       if (!ok) break;
     }
     if (m_snd_nxt == m_snd_una && m_last_send != instant{} && now - m_last_send > m_rtt.rto()) {
