@@ -51,6 +51,31 @@ TEST_CASE("fragmentation needed lowers the MSS and resends the segment that was 
   for (auto& s : again) CHECK(s.payload.size() <= 960);
 }
 
+TEST_CASE("the resend after fragmentation needed stays within SND.NXT and the peer's window") {
+  // Found by fuzz_connection (tests/fuzz/corpus/connection/crash_rtx_beyond_snd_nxt): with a
+  // window of 255 bytes only 255 bytes are in flight; the resend in the new MSS (1240) sent
+  // 1240 bytes from SND.UNA, beyond SND.NXT and the window (RFC 5681 §3.1).
+  fixture f;
+  to_syn_sent(f);
+  f.recv(seg{}.flags(tcp_flag::syn).seq(remote_iss).ack(local_iss + 1).win(255).mss(1460));
+  REQUIRE(f.state() == state::established);
+  (void)f.poll();
+  const std::string big(5000, 'b');
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  auto first = f.poll();
+  REQUIRE(first.size() == 1);
+  CHECK(first.front().payload.size() == 255);
+  const auto snd_nxt = f.conn.tcb().snd_nxt;
+  CHECK(snd_nxt == local_iss + 1 + 255);
+  CHECK(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 1280));
+  auto again = f.poll();
+  REQUIRE(again.size() == 1);
+  CHECK(again.front().retransmission);
+  CHECK(again.front().repr.seq == local_iss + 1);
+  CHECK(again.front().payload.size() == 255);
+  CHECK(f.conn.tcb().snd_nxt == snd_nxt);
+}
+
 TEST_CASE("the IPv4 layer hands up the quoted TCP sequence number of an ICMP error") {
   net::ipv4_interface ip{net::ipv4_config{.address = wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}}};
   // Our SYN as a router would quote it: IPv4 header + the first 8 bytes of TCP.

@@ -717,4 +717,31 @@ TEST_CASE("keep-alive: the peer's side answers a probe <SEQ=RCV.NXT-1> with an A
   CHECK(f.state() == state::established);
 }
 
+// Found with fuzz_connection's invariant "no segment beyond SND.NXT": a retransmission resends
+// what was sent; a FIN queued behind a full congestion window has not been.
+TEST_CASE("a resend of data whose FIN is queued but not yet sent does not carry the FIN") {
+  fixture f;
+  to_established(f);
+  const std::string data(10 * 1460, 'd'); // exactly the initial window (RFC 6928)
+  CHECK(f.conn.send(as_bytes(data)) == data.size());
+  CHECK(f.poll().size() == 10);
+  f.conn.close(f.now); // the FIN waits: the congestion window is full
+  CHECK(f.poll().empty());
+  const auto fin_seq = local_iss + 1 + static_cast<std::uint32_t>(data.size());
+  CHECK(f.conn.tcb().snd_nxt == fin_seq);
+  for (int i = 0; i < 3; ++i) f.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 1));
+  (void)f.poll(); // fast retransmit of the first segment (RFC 6582)
+  // A partial ACK: everything but the last segment. NewReno resends the first unacknowledged
+  // segment, which ends where the FIN will go; the resend must not carry the unsent FIN.
+  f.recv(seg{}.seq(remote_iss + 1).ack(fin_seq - 1460));
+  bool resent = false;
+  for (auto& s : f.poll()) {
+    if (!s.retransmission) continue;
+    resent = true;
+    CHECK(s.repr.seq == fin_seq - 1460);
+    CHECK_FALSE(s.has(tcp_flag::fin));
+  }
+  CHECK(resent);
+}
+
 TEST_SUITE_END();

@@ -176,7 +176,13 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
   const seq_number data_from = syn ? from + 1 : from;
   const auto available = data_end() > data_from ? static_cast<std::uint32_t>(data_end() - data_from) : 0u;
   std::uint32_t len = syn ? 0 : std::min(available, max_len); // no data rides on our SYN
-  bool fin = !syn && m_fin_queued && data_from + len == fin_seq();
+  // A retransmission resends sequence space already sent, never beyond SND.NXT: new data waits
+  // for the windows (RFC 5681 §3.1: "The minimum of cwnd and rwnd governs data transmission"),
+  // and SND.NXT must cover everything sent. (A resend asked for one full segment, after
+  // "fragmentation needed" or a partial ACK, may find less than that in flight.)
+  const auto sent = m_snd_nxt > data_from ? static_cast<std::uint32_t>(m_snd_nxt - data_from) : 0u;
+  if (rtx && !syn) len = std::min(len, sent);
+  bool fin = !syn && m_fin_queued && data_from + len == fin_seq() && (!rtx || fin_seq() < m_snd_nxt);
   if (!syn && len == 0 && !fin) return 0;
 
   tx_segment seg;
