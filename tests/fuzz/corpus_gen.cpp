@@ -1,0 +1,397 @@
+// fuzz_corpus_gen <dir>: writes the seed corpus of every fuzz target into <dir>/<target>/
+// (tests/fuzz/corpus is its output, checked in; run it again after changing an input format):
+//   ethernet, arp, ipv4, icmpv4, tcp  the frames Linux sent in tests/wire/captures.hpp, cut
+//                                     to each layer, and packets of a simulated conversation
+//                                     (two synack hosts, a bulk transfer with loss: SACK,
+//                                     timestamps, window scaling, retransmissions, the close);
+//   stack_rx                          conversations with stack_host (stack_host.hpp) in the
+//                                     format of fuzz_stack_rx.cpp, numbers taken from the host;
+//   connection                        conversations in the format of connection_ops.hpp.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connection_ops.hpp"
+#include "sim/sim_network.hpp"
+#include "stack_host.hpp"
+#include "wire/captures.hpp"
+
+namespace fs = std::filesystem;
+using namespace synack;
+using namespace synack_fuzz;
+namespace cap = synack::wire::test::captures;
+
+namespace {
+
+fs::path root;
+std::size_t written = 0;
+
+void write(const std::string& target, const std::string& name, bytes_view b) {
+  const auto dir = root / target;
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  ++written;
+}
+void write(const std::string& target, const std::string& name, const std::vector<std::uint8_t>& v) {
+  write(target, name, bytes_view{reinterpret_cast<const std::byte*>(v.data()), v.size()});
+}
+
+/// One IPv4 packet (no link header) into the ipv4 corpus and its payload into tcp / icmpv4.
+void write_ip_layers(const std::string& name, bytes_view ip) {
+  write("ipv4", name, ip);
+  auto v = wire::ipv4_packet<bytes_view>::checked(ip);
+  if (!v) return;
+  if (v->protocol() == wire::ip_protocol::tcp) write("tcp", name, v->payload());
+  if (v->protocol() == wire::ip_protocol::icmp) write("icmpv4", name, v->payload());
+}
+
+template <std::size_t N>
+void capture(const std::string& name, const std::uint8_t (&frame)[N]) {
+  const bytes_view b{reinterpret_cast<const std::byte*>(frame), N};
+  write("ethernet", name, b);
+  auto e = wire::ethernet_repr::parse(wire::ethernet_frame<bytes_view>{b});
+  if (!e) return;
+  if (e->ethertype == wire::ethertype::arp) write("arp", name, b.subspan(14));
+  if (e->ethertype == wire::ethertype::ipv4) write_ip_layers(name, b.subspan(14));
+}
+
+void captures() {
+  capture("cap_arp_request", cap::arp_request);
+  capture("cap_arp_reply", cap::arp_reply);
+  capture("cap_tcp_syn", cap::tcp_syn);
+  capture("cap_tcp_syn_ack", cap::tcp_syn_ack);
+  capture("cap_tcp_ack", cap::tcp_ack);
+  capture("cap_tcp_data", cap::tcp_data);
+  capture("cap_tcp_data_ack", cap::tcp_data_ack);
+  capture("cap_tcp_fin", cap::tcp_fin);
+  capture("cap_tcp_fin_ack", cap::tcp_fin_ack);
+  capture("cap_tcp_fin2", cap::tcp_fin2);
+  capture("cap_tcp_last_ack", cap::tcp_last_ack);
+  capture("cap_tcp_syn_closed", cap::tcp_syn_closed);
+  capture("cap_tcp_rst", cap::tcp_rst);
+  capture("cap_udp", cap::udp);
+  capture("cap_icmp_port_unreachable", cap::icmp_port_unreachable);
+  capture("cap_icmp_echo_request", cap::icmp_echo_request);
+  capture("cap_icmp_echo_reply", cap::icmp_echo_reply);
+  capture("cap_icmp_echo_ttl1", cap::icmp_echo_ttl1);
+  capture("cap_icmp_time_exceeded", cap::icmp_time_exceeded);
+  capture("cap_lo_syn_partial", cap::lo_syn_partial);
+  capture("cap_lo_data_partial", cap::lo_data_partial);
+  capture("cap_lo_rst", cap::lo_rst);
+  capture("cap_lo_echo_request", cap::lo_echo_request);
+  capture("cap_lo_echo_reply", cap::lo_echo_reply);
+}
+
+/// Two synack hosts over a lossy simulated wire: a 40 KB transfer each way and the close.
+/// Every distinct kind of segment (by flags, options and whether it carries data) is kept
+/// once, the first few of each.
+void simulated_conversation() {
+  link::sim_config sim;
+  sim.seed = 7;
+  sim.loss = 0.05;
+  tcp::layer_config cfg;
+  cfg.connection.send_buffer = cfg.connection.recv_buffer = 32 * 1024;
+  test_sim::network<> net{sim, cfg, 7};
+  auto l = net.b.tcp.listen({net.b.addr(), 7788}, 8);
+  auto c = net.a.tcp.connect(net.now, net.a.addr(), {net.b.addr(), 7788});
+  test_sim::bulk_endpoint<tcp::layer<>> ea{&net.a.tcp, *c, 7, 0, 40000};
+  test_sim::bulk_endpoint<tcp::layer<>> eb{&net.b.tcp, {}, 7, 1, 40000};
+  std::map<std::string, int> kinds;
+  int n = 0;
+  auto record = [&](bytes_view p) {
+    auto v = wire::ipv4_packet<bytes_view>::checked(p);
+    if (!v) return;
+    auto t = wire::tcp_repr::parse(wire::tcp_packet<bytes_view>{v->payload()}, v->src(), v->dst());
+    if (!t) return;
+    const auto& o = t->options;
+    const auto kind =
+        fmt::format("{:t}{}{}{}{}", t->flags, o.mss ? "m" : "", o.timestamps ? "t" : "",
+                    o.sack_count != 0 ? fmt::format("s{}", o.sack_count) : "", t->payload.empty() ? "" : "d");
+    if (kinds[kind]++ >= 2) return;
+    write_ip_layers(fmt::format("sim_{:03}_{}", n++, kind), p);
+  };
+  for (int i = 0; i < 200000 && !(ea.closed && eb.closed); ++i) {
+    if (!eb.id) {
+      if (auto id = net.b.tcp.accept(*l)) eb.id = *id;
+    }
+    ea.work(net.now);
+    if (eb.id) eb.work(net.now);
+    net.a.poll(net.now, net.wire.a_to_b);
+    net.b.poll(net.now, net.wire.b_to_a);
+    const auto t = net.next_event();
+    if (!t) break;
+    if (*t > net.now) net.now = *t;
+    net.wire.a_to_b.deliver(net.now, [&](bytes_view p) {
+      record(p);
+      net.b.receive(net.now, p);
+    });
+    net.wire.b_to_a.deliver(net.now, [&](bytes_view p) {
+      record(p);
+      net.a.receive(net.now, p);
+    });
+    if (auto d = net.a.tcp.next_deadline(); d && *d <= net.now) net.a.tcp.on_timeout(net.now);
+    if (auto d = net.b.tcp.next_deadline(); d && *d <= net.now) net.b.tcp.on_timeout(net.now);
+  }
+}
+
+/// Builds one fuzz_stack_rx input by running the same host the target runs.
+struct rx_input {
+  std::uint8_t mode;
+  stack_host host;
+  std::vector<std::uint8_t> bytes;
+
+  explicit rx_input(std::uint8_t m) : mode(m), host((m & 1) != 0) { bytes.push_back(m); }
+  auto csum() const { return (mode & 2) != 0 ? wire::checksum_check::verify : wire::checksum_check::skip; }
+
+  void record(std::uint8_t op, const std::vector<std::byte>& packet) {
+    bytes.push_back(op);
+    bytes.push_back(static_cast<std::uint8_t>(packet.size() >> 8));
+    bytes.push_back(static_cast<std::uint8_t>(packet.size()));
+    for (auto b : packet) bytes.push_back(std::to_integer<std::uint8_t>(b));
+    host.process_record(op, bytes_view{packet}, csum());
+  }
+  /// A segment from the peer on the established connection, in order; `data` advances its seq.
+  void segment(std::uint8_t op, wire::tcp_flags extra, std::size_t data_len = 0, std::uint32_t skip = 0) {
+    auto r = host.peer_ack(extra);
+    r.seq = host.peer_nxt + skip;
+    std::vector<std::byte> data(data_len);
+    for (std::size_t i = 0; i < data_len; ++i)
+      data[i] = std::byte{conn_ops::peer_byte((r.seq + static_cast<std::uint32_t>(i)).raw())};
+    r.payload = bytes_view{data};
+    if (skip == 0) host.peer_nxt += static_cast<std::uint32_t>(data_len) + (extra.has(wire::tcp_flag::fin) ? 1 : 0);
+    record(op, host.peer_packet(r));
+  }
+  /// An IPv4 packet of protocol `proto` from the peer with `payload` (wrapped in Ethernet on L2).
+  auto ip_packet(wire::ip_protocol proto, bytes_view payload, std::uint16_t ident = 1, bool mf = false,
+                 std::uint16_t offset = 0, std::size_t total_payload = 0) const -> std::vector<std::byte> {
+    const std::size_t l2 = host.ethernet ? 14 : 0;
+    std::vector<std::byte> b(l2 + 20 + payload.size());
+    if (host.ethernet) {
+      wire::ethernet_frame<bytes_mut> f{bytes_mut{b}};
+      wire::ethernet_repr{stack_host::peer_mac, stack_host::mac, wire::ethertype::ipv4}.emit(f);
+    }
+    (void)total_payload;
+    wire::ipv4_repr ipr;
+    ipr.src = stack_host::peer_addr;
+    ipr.dst = stack_host::addr;
+    ipr.protocol = proto;
+    ipr.payload_len = payload.size();
+    ipr.ident = ident;
+    ipr.dont_fragment = !mf && offset == 0;
+    ipr.more_fragments = mf;
+    ipr.fragment_offset = offset;
+    wire::ipv4_packet<bytes_mut> p{bytes_mut{b}.subspan(l2)};
+    ipr.emit(p);
+    std::copy(payload.begin(), payload.end(), b.begin() + static_cast<std::ptrdiff_t>(l2 + 20));
+    return b;
+  }
+  auto echo_request(std::size_t len) const -> std::vector<std::byte> {
+    std::vector<std::byte> icmp(8 + len, std::byte{0x61});
+    auto req = wire::icmpv4_repr::echo_request(0x1234, 1, bytes_view{icmp}.subspan(8));
+    wire::icmpv4_packet<bytes_mut> p{bytes_mut{icmp}};
+    req.emit(p);
+    return icmp;
+  }
+};
+
+void stack_rx() {
+  for (int m = 0; m < 4; ++m) {
+    const auto mode = static_cast<std::uint8_t>(m);
+    const auto tag = fmt::format("{}_{}", mode & 1 ? "eth" : "ip", mode & 2 ? "csum" : "offload");
+    using wire::tcp_flag;
+    {
+      // The peer ACKs our data, sends data in order, and closes; we close too.
+      rx_input in{mode};
+      in.segment(0, {});
+      in.segment(0, tcp_flag::psh, 1000);
+      in.segment(2, tcp_flag::psh, 1400);
+      in.segment(0x40, {});
+      in.segment(1, tcp_flag::fin);
+      in.segment(0x80, {});
+      in.segment(0, {});
+      write("stack_rx", "data_close_" + tag, in.bytes);
+    }
+    {
+      // Out of order data (a hole, SACK), then the hole filled; a RST at the end.
+      rx_input in{mode};
+      in.segment(0, tcp_flag::psh, 500, 1000);
+      in.segment(0, tcp_flag::psh, 1000);
+      in.segment(0, tcp_flag::psh, 500);
+      in.segment(3, tcp_flag::rst);
+      write("stack_rx", "ooo_rst_" + tag, in.bytes);
+    }
+    {
+      // Ping (one packet, then a fragmented one), UDP (port unreachable), and a new SYN.
+      rx_input in{mode};
+      const auto ping = in.echo_request(56);
+      in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{ping}));
+      const auto big = in.echo_request(1000);
+      in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{big}.first(512), 7, true, 0));
+      in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{big}.subspan(512), 7, false, 512));
+      std::vector<std::byte> udp(16, std::byte{0});
+      in.record(0, in.ip_packet(wire::ip_protocol::udp, bytes_view{udp}));
+      auto syn = in.host.peer_header(tcp_flag::syn);
+      syn.src_port = 40001;
+      syn.seq = wire::seq_number{555};
+      syn.options.mss = 536;
+      in.record(0, in.host.peer_packet(syn));
+      write("stack_rx", "icmp_udp_syn_" + tag, in.bytes);
+    }
+    {
+      // ICMP errors quoting our data segment: fragmentation needed (RFC 1191), then port unreachable.
+      rx_input in{mode};
+      auto* c = in.host.tcp.find(in.host.conn);
+      wire::tcp_repr ours{};
+      ours.src_port = stack_host::port;
+      ours.dst_port = stack_host::peer_port;
+      ours.seq = c->tcb().snd_una;
+      ours.flags = tcp_flag::ack;
+      std::vector<std::byte> quote(20 + 20);
+      wire::ipv4_repr q;
+      q.src = stack_host::addr;
+      q.dst = stack_host::peer_addr;
+      q.payload_len = 1460;
+      wire::ipv4_packet<bytes_mut> qp{bytes_mut{quote}};
+      q.emit(qp);
+      wire::tcp_packet<bytes_mut> qt{bytes_mut{quote}.subspan(20)};
+      ours.emit(qt, q.src, q.dst);
+      for (auto code : {wire::icmpv4_unreachable::frag_needed, wire::icmpv4_unreachable::port}) {
+        const auto msg = wire::icmpv4_repr::dest_unreachable(code, bytes_view{quote}.first(28), 1200);
+        std::vector<std::byte> icmp(msg.buffer_len());
+        wire::icmpv4_packet<bytes_mut> p{bytes_mut{icmp}};
+        msg.emit(p);
+        in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{icmp}));
+      }
+      write("stack_rx", "icmp_errors_" + tag, in.bytes);
+    }
+    {
+      // Nothing arrives for a while: our data is retransmitted (RTO), then the ACK.
+      rx_input in{mode};
+      in.record(40, in.host.ethernet ? in.host.peer_arp(wire::arp_operation::reply) : std::vector<std::byte>{});
+      in.segment(0, {});
+      write("stack_rx", "rto_" + tag, in.bytes);
+    }
+  }
+}
+
+void connection() {
+  using namespace conn_ops;
+  using opts = encoder::seg_options;
+  constexpr std::uint8_t ack = 0x10, syn = 0x02, fin = 0x01, rst = 0x04, psh = 0x08;
+  const opts syn_opts{1460, 7, true, true, 1, {}};
+  const opts ts{0, -1, false, true, 1, {}};
+  for (std::uint8_t cfg : {std::uint8_t{0}, std::uint8_t{cfg_wscale | cfg_ts | cfg_sack},
+                           std::uint8_t{cfg_wscale | cfg_ts | cfg_sack | cfg_small | cfg_keepalive}}) {
+    const bool o = cfg != 0;
+    const auto so = o ? syn_opts : opts{1460};
+    const auto to = o ? ts : opts{};
+    const auto tag = fmt::format("cfg{:02x}", cfg);
+    {
+      // Passive: SYN, ACK, data both ways, the peer closes, we close (LAST_ACK).
+      encoder e{cfg, 0};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.app_send(3000);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.app_recv(4096);
+      e.seg(ack | fin, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(conn_ops::close);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      write("connection", "passive_close_" + tag, e.bytes);
+    }
+    {
+      // Active: SYN-ACK, data with a hole (SACK), the hole, we close first (TIME_WAIT), 2MSL.
+      encoder e{cfg, 1};
+      e.seg(syn | ack, rel_peer_iss, 0, rel_snd_nxt, 0, 65535, so, 0);
+      e.seg(ack | psh, rel_rcv_nxt, 1000, rel_snd_nxt, 0, 65535, to, 500);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.op(consume);
+      e.u16(2000);
+      e.op(conn_ops::close);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.seg(ack | fin, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(advance, in_seconds);
+      e.u16(61);
+      write("connection", "active_time_wait_" + tag, e.bytes);
+    }
+    {
+      // Bulk send with losses: duplicate ACKs with SACK blocks, fast retransmit, an RTO.
+      encoder e{cfg, 1};
+      e.seg(syn | ack, rel_peer_iss, 0, rel_snd_nxt, 0, 65535, so, 0);
+      e.app_send(20000);
+      auto sacked = to;
+      sacked.sack = {{1448, 1448}};
+      for (int i = 0; i < 3; ++i) {
+        sacked.sack[0].second = static_cast<std::uint16_t>(1448 * (i + 1));
+        e.seg(ack, rel_rcv_nxt, 0, rel_snd_una, 0, 65535, sacked, 0);
+      }
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_una, 5000, 65535, to, 0);
+      e.op(timer);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(conn_ops::abort);
+      write("connection", "bulk_loss_" + tag, e.bytes);
+    }
+    {
+      // Zero window, persist probes, the window opens; simultaneous close (CLOSING).
+      encoder e{cfg, 0};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 0, to, 0);
+      e.app_send(2000);
+      e.op(timer);
+      e.op(timer);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(conn_ops::close);
+      e.seg(ack | fin, rel_rcv_nxt, 0, rel_snd_una, 0, 65535, to, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      write("connection", "zero_window_closing_" + tag, e.bytes);
+    }
+    {
+      // Simultaneous open, then a RST in the window (challenge ACK) and at RCV.NXT.
+      encoder e{cfg, 1};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.seg(syn | ack, rel_peer_iss, 0, rel_snd_nxt, 0, 65535, so, 0);
+      e.seg(rst, rel_rcv_nxt, 100, raw_ack, 0, 0, {}, 0);
+      e.seg(rst, rel_rcv_nxt, 0, raw_ack, 0, 0, {}, 0);
+      write("connection", "simultaneous_rst_" + tag, e.bytes);
+    }
+    {
+      // ICMP errors: fragmentation needed on data in flight, then a keep-alive wait.
+      encoder e{cfg, 1};
+      e.seg(syn | ack, rel_peer_iss, 0, rel_snd_nxt, 0, 65535, so, 0);
+      e.app_send(5000);
+      e.op(icmp);
+      e.u8(1);
+      e.u8(rel_snd_una);
+      e.u16(0);
+      e.u16(1280);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(advance, in_seconds);
+      e.u16(20);
+      e.op(timer);
+      write("connection", "icmp_keepalive_" + tag, e.bytes);
+    }
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fuzz_corpus_gen <corpus-dir>\n");
+    return 2;
+  }
+  root = argv[1];
+  captures();
+  simulated_conversation();
+  stack_rx();
+  connection();
+  std::printf("fuzz_corpus_gen: %zu files in %s\n", written, root.c_str());
+  return 0;
+}
