@@ -257,7 +257,7 @@ class Suite:
                 s = self.start(sns, SERVER_CPU, sargv + ([] if "synack" in name else ["--timeout", "60"]))
                 try:
                     self.wait_line(s, lambda l: "ready" in l or "listening" in l, 15)
-                    out = self.run_client(cns, CLIENT_CPU, ["wrk", "-t1", f"-c{conns}", f"-d{self.t_conn}s",
+                    out = self.run_client(cns, CLIENT_CPU, ["wrk", "-t1", f"-c{conns}", f"-d{max(1, int(self.t_conn))}s",
                                                             "--timeout", "2s", "-H", "Connection: close", url],
                                           self.t_conn + 30)
                 finally:

@@ -86,6 +86,13 @@ constexpr wire::ipv4_address responder_ip{192, 0, 2, 2};
 volatile std::sig_atomic_t g_stop = 0;
 extern "C" void on_sigterm(int) { g_stop = 1; }
 
+/// tun_options::offload (IFF_VNET_HDR), where the link has it, is turned off: the raw responder
+/// reads and writes bare IP packets, and both responders must see the same device.
+template <class O>
+void no_offload(O& o) {
+  if constexpr (requires { o.offload = false; }) o.offload = false;
+}
+
 void pin_to(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -457,6 +464,7 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
       link::tun_options t;
       t.io.rx = o.rx;
       t.io.rx_depth = o.depth;
+      no_offload(t);
       auto dev = link::tun::open(loop, t);
       if (!dev) {
         fmt::print(stderr, "bench_link: tun: {}\n", dev.error().message());
