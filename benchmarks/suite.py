@@ -45,7 +45,7 @@ class Suite:
         self.rounds = 1 if quick else 5
         self.t_bulk = 1.0 if quick else 4.0
         self.t_pp = 1.0 if quick else 2.0
-        self.t_conn = 1.0 if quick else 3.0
+        self.t_conn = 1.0 if quick else 2.0
         self.t_sim = 1.0 if quick else 3.0
         self.hold = 2000 if quick else 10000
         self.log = open(os.path.join(build, "benchmarks-run.log"), "w")
