@@ -189,10 +189,13 @@ class Suite:
 
     # --- set-ups --------------------------------------------------------------------------------
     # (name, server ns, server argv, client ns, client argv, destination)
-    def setups(self, server_mode, client_mode):
+    def setups(self, server_mode, client_mode, variants=False):
         b = self.bench
         tun = ["--link", "tun", "--ifname", "synack0"]
         pkt = ["--link", "af_packet", "--ifname", "pv2"]
+        extra = [("synack→kernel tun, 4 MiB send buffer", "tun", [b, "kernel-server", server_mode], "tun",
+                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--sndbuf", "4194304"] + tun,
+                  False)] if variants else []
         return [
             ("kernel→kernel veth", "k2", [b, "kernel-server", server_mode], "k1",
              [b, "kernel-client", client_mode, "--connect", "198.51.100.2:5001"], True),
@@ -204,7 +207,7 @@ class Suite:
              [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
             ("synack→kernel af_packet", "p1", [b, "kernel-server", server_mode], "p2",
              [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001"] + pkt, False),
-        ]
+        ] + extra
 
     def pair(self, name, sns, sargv, cns, cargv, scpu, ccpu, server_finishes, client_timeout):
         """One server + one client run; returns (server results, client results)."""
@@ -224,7 +227,7 @@ class Suite:
         return self.json_lines(s.lines), self.json_lines(out.splitlines())
 
     def bench_bulk(self, rnd):
-        for name, sns, sargv, cns, cargv, ref in self.setups("sink", "send"):
+        for name, sns, sargv, cns, cargv, ref in self.setups("sink", "send", variants=True):
             srv, cli = self.pair(name, sns, sargv, cns, cargv + ["--seconds", str(self.t_bulk)], SERVER_CPU,
                                  CLIENT_CPU, True, self.t_bulk + 40)
             if not srv or not cli:
