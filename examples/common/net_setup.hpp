@@ -3,6 +3,7 @@
 //
 //   --link tun|af_packet   --ifname NAME   --addr A.B.C.D/PREFIX   --peer A.B.C.D
 //   --gateway A.B.C.D      --mac MAC       --mtu N                 --pcap FILE     --trace
+//   --no-offload
 //
 // with_stack(loop, args, body) opens the link (creating and configuring the tun device, or
 // binding the AF_PACKET socket), wraps it in the tracer (always; silent without --trace) and,
@@ -32,6 +33,7 @@ struct link_args {
   std::size_t mtu = 1500;
   std::string pcap;
   bool trace = false;
+  bool no_offload = false;
 };
 
 inline void add_link_options(cli& c, link_args& a) {
@@ -83,6 +85,8 @@ inline void add_link_options(cli& c, link_args& a) {
              return {};
            });
   c.flag("trace", "print every segment and every state change as it happens", a.trace);
+  c.flag("no-offload", "tun: no checksum or segmentation offload (IFF_VNET_HDR off): 1500-byte packets both ways",
+         a.no_offload);
 }
 
 inline auto stack_options_from(const link_args& a, std::optional<synack::wire::mac_address> mac)
@@ -136,6 +140,7 @@ auto with_stack(synack::event_loop& loop, const link_args& a, Body&& body) -> in
     synack::link::tun_options o;
     o.name = a.ifname;
     o.mtu = a.mtu;
+    o.offload = !a.no_offload;
     o.kernel.address = synack::wire::ipv4_cidr{a.peer, a.addr.prefix_len()};
     o.kernel.peer = a.addr.address();
     auto tun = synack::link::tun::open(loop, o);

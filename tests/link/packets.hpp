@@ -108,9 +108,11 @@ struct fake_link {
 
   auto capabilities() const noexcept -> link::capabilities { return caps; }
   void start(link::rx_handler h) { handler = h; }
+  std::vector<link::tx_meta> sent_meta;
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const link::tx_meta& meta = {}) -> bool {
     if (free == 0) return false;
+    sent_meta.push_back(meta);
     --free;
     std::vector<std::byte> b(len);
     fill(bytes_mut{b});

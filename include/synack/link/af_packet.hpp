@@ -159,7 +159,7 @@ public:
   }
   void start(rx_handler h) { m_engine->start(h); }
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const tx_meta& = {}) -> bool { // no offloads offered
     return m_engine->transmit(len, std::forward<F>(fill));
   }
   void flush() { m_engine->flush(); }

@@ -38,9 +38,9 @@ public:
   auto capabilities() const -> link::capabilities { return m_impl->capabilities(); }
   void start(rx_handler h) { m_impl->start(h); }
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const tx_meta& meta = {}) -> bool {
     auto thunk = [](void* f, bytes_mut b) { (*static_cast<std::remove_reference_t<F>*>(f))(b); };
-    return m_impl->transmit(len, fill_ref{&fill, thunk});
+    return m_impl->transmit(len, fill_ref{&fill, thunk}, meta);
   }
   void flush() { m_impl->flush(); }
   void stop() { m_impl->stop(); }
@@ -58,7 +58,7 @@ private:
     virtual ~base() = default;
     virtual auto capabilities() const -> link::capabilities = 0;
     virtual void start(rx_handler h) = 0;
-    virtual auto transmit(std::size_t len, fill_ref fill) -> bool = 0;
+    virtual auto transmit(std::size_t len, fill_ref fill, const tx_meta& meta) -> bool = 0;
     virtual void flush() = 0;
     virtual void stop() = 0;
     virtual auto mac() const -> wire::mac_address = 0;
@@ -70,7 +70,9 @@ private:
     explicit model(A&& a) : inner(std::forward<A>(a)) {}
     auto capabilities() const -> link::capabilities override { return inner.capabilities(); }
     void start(rx_handler h) override { inner.start(h); }
-    auto transmit(std::size_t len, fill_ref fill) -> bool override { return inner.transmit(len, fill); }
+    auto transmit(std::size_t len, fill_ref fill, const tx_meta& meta) -> bool override {
+      return inner.transmit(len, fill, meta);
+    }
     void flush() override { inner.flush(); }
     void stop() override { inner.stop(); }
     auto mac() const -> wire::mac_address override {

@@ -87,14 +87,21 @@ public:
     m_tx_scratch.resize(m_inner.capabilities().mtu + 64);
   }
 
-  auto capabilities() const noexcept -> link::capabilities { return m_inner.capabilities(); }
+  /// The inner link's, without transmit offloads: a corrupted packet must reach the wire with
+  /// the checksum of its uncorrupted bytes, which only the stack can compute.
+  auto capabilities() const noexcept -> link::capabilities {
+    auto c = m_inner.capabilities();
+    c.tx_checksum_offload = false;
+    c.tso_max = 0;
+    return c;
+  }
   void start(rx_handler h) {
     m_handler = h;
     m_inner.start(rx_handler{&on_rx, this});
   }
 
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const tx_meta& = {}) -> bool { // offloads masked above
     const fault_config& c = m_options.tx;
     if (m_rng.chance(c.loss)) {
       fill(scratch(m_tx_scratch, len));

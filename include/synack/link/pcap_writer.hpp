@@ -35,9 +35,11 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "synack/core/scheduler.hpp"
 #include "synack/link/detail/decorator.hpp"
+#include "synack/link/detail/offload.hpp"
 #include "synack/link/link.hpp"
 #include "synack/util/expected.hpp"
 
@@ -173,11 +175,14 @@ public:
     m_inner.start(rx_handler{&on_rx, this});
   }
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
-    return m_inner.transmit(len, [&](bytes_mut b) {
-      fill(b);
-      if (m_options.capture_tx) record(b);
-    });
+  auto transmit(std::size_t len, F&& fill, const tx_meta& meta = {}) -> bool {
+    return m_inner.transmit(
+        len,
+        [&](bytes_mut b) {
+          fill(b);
+          if (m_options.capture_tx) record(b, meta);
+        },
+        meta);
   }
   void flush() {
     m_inner.flush();
@@ -199,8 +204,40 @@ public:
 private:
   static void on_rx(void* self, bytes_view packet, const rx_meta& meta) {
     auto& w = *static_cast<pcap_writer*>(self);
-    if (w.m_options.capture_rx) w.record(packet);
+    if (w.m_options.capture_rx) w.record_rx(packet, meta);
     if (w.m_handler.fn != nullptr) w.m_handler(packet, meta);
+  }
+
+  /// Records a received packet; a checksum the sender left partial is completed in a copy.
+  void record_rx(bytes_view packet, const rx_meta& meta) noexcept {
+    if (meta.partial_csum_start == 0) return record(packet);
+    auto copy = scratch_copy(packet);
+    if (copy.empty()) return record(packet);
+    detail::complete_checksum(copy, meta.partial_csum_start, meta.partial_csum_offset);
+    record(copy);
+  }
+
+  /// A copy of `packet` in the scratch buffer (empty when there is no memory for it).
+  auto scratch_copy(bytes_view packet) noexcept -> bytes_mut {
+    try {
+      if (m_scratch.size() < packet.size()) m_scratch.resize(packet.size()); // grows once
+    } catch (...) {
+      return {};
+    }
+    bytes_mut copy{m_scratch.data(), packet.size()};
+    if (!packet.empty()) std::memcpy(copy.data(), packet.data(), packet.size());
+    return copy;
+  }
+
+  /// Records a transmitted packet; a checksum left to the device is completed in a copy, so the
+  /// file shows what the wire carries (a TSO super-segment stays one record, as tcpdump shows it
+  /// on a host with offloads).
+  void record(bytes_view packet, const tx_meta& meta) noexcept {
+    if (!meta.tcp_checksum_partial) return record(packet);
+    auto copy = scratch_copy(packet);
+    if (copy.empty()) return record(packet);
+    detail::complete_tcp_checksum(copy);
+    record(copy);
   }
 
   void record(bytes_view packet) noexcept {
@@ -219,6 +256,7 @@ private:
   pcap_file m_file;
   pcap_options m_options;
   rx_handler m_handler;
+  std::vector<std::byte> m_scratch;
 };
 
 template <class L>

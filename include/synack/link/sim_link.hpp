@@ -72,8 +72,8 @@ public:
     m_started = true;
   }
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
-    if (m_scratch.size() < len) m_scratch.resize(len); // grows to the largest packet once
+  auto transmit(std::size_t len, F&& fill, const tx_meta& = {}) -> bool { // no offloads offered
+    if (m_scratch.size() < len) m_scratch.resize(len);                    // grows to the largest packet once
     bytes_mut b{m_scratch.data(), len};
     fill(b);
     ++m_counters.tx_packets;

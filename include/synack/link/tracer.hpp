@@ -60,11 +60,14 @@ public:
     m_inner.start(rx_handler{&on_rx, this});
   }
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
-    return m_inner.transmit(len, [&](bytes_mut b) {
-      fill(b);
-      if (m_options.trace_tx) trace("tx", b);
-    });
+  auto transmit(std::size_t len, F&& fill, const tx_meta& meta = {}) -> bool {
+    return m_inner.transmit(
+        len,
+        [&](bytes_mut b) {
+          fill(b);
+          if (m_options.trace_tx) trace("tx", b);
+        },
+        meta);
   }
   void flush() { m_inner.flush(); }
   void stop() { m_inner.stop(); }

@@ -83,7 +83,8 @@ public:
         m_link(std::forward<Link>(link)),
         m_options(options),
         m_ip(ip_config(options, m_link.capabilities())),
-        m_tcp(tcp_config(options, m_ip.tcp_mss()), options.secret.value_or(random_key())),
+        m_tcp(tcp_config(options, m_ip.tcp_mss(), m_link.capabilities()), options.secret.value_or(random_key())),
+        m_tx_checksum_offload(m_link.capabilities().tx_checksum_offload),
         m_hook(this),
         m_timer(this) {
     m_tcp.set_event_sink(&on_stream_events, this);
@@ -172,8 +173,13 @@ private:
     c.answer_echo = o.answer_ping;
     return c;
   }
-  static auto tcp_config(const stack_options& o, std::uint16_t mss) -> tcp::layer_config {
+  static auto tcp_config(const stack_options& o, std::uint16_t mss, const link::capabilities& caps)
+      -> tcp::layer_config {
     auto c = o.tcp;
+    // TSO: the link takes IPv4 packets up to tso_max; 40 bytes of it are the IPv4 and TCP
+    // headers without options (the connection counts its options in).
+    if (c.connection.tso_max == 0 && caps.tso_max > 40 + mss)
+      c.connection.tso_max = static_cast<std::uint32_t>(caps.tso_max - 40);
     c.connection.mss = std::min(c.connection.mss == tcp::config{}.mss ? mss : c.connection.mss, mss);
     c.connection.send_buffer = o.send_buffer;
     c.connection.recv_buffer = o.recv_buffer;
@@ -233,7 +239,8 @@ private:
   /// Queues one IPv4 packet to `dst` of `len` bytes written by `fill`; on an Ethernet link,
   /// framed for the next hop (waiting for ARP if needed).
   template <class Fill>
-  auto send_ip(instant now, wire::ipv4_address dst, std::size_t len, Fill&& fill) -> bool {
+  auto send_ip(instant now, wire::ipv4_address dst, std::size_t len, Fill&& fill, const link::tx_meta& meta = {})
+      -> bool {
     bool ok = false;
     if (m_eth) {
       const auto hop = m_ip.route(dst);
@@ -243,7 +250,7 @@ private:
       }
       ok = m_eth->send_ipv4(now, *hop, len, std::forward<Fill>(fill), m_link);
     } else {
-      ok = m_link.transmit(len, std::forward<Fill>(fill));
+      ok = m_link.transmit(len, std::forward<Fill>(fill), meta);
     }
     if (!ok) ++m_tx_refused;
     return ok;
@@ -272,17 +279,23 @@ private:
     if (m_tcp.has_pending()) {
       m_tcp.poll(now, [&](wire::ipv4_address src, wire::ipv4_address dst, const tcp::tx_segment& seg) {
         const auto tcp_len = seg.repr.header_len() + seg.payload_len();
-        return send_ip(now, dst, net::ipv4_interface::header_len + tcp_len, [&](bytes_mut b) {
-          auto tcp_part = b.subspan(net::ipv4_interface::header_len);
-          auto* at = tcp_part.data() + seg.repr.header_len();
-          for (auto piece : seg.payload) {
-            if (piece.empty()) continue; // an empty piece may have a null data(): no memcpy (UB)
-            std::memcpy(at, piece.data(), piece.size());
-            at += piece.size();
-          }
-          seg.repr.emit_header(tcp_part, seg.payload_len(), src, dst);
-          m_ip.write_header(b, wire::ip_protocol::tcp, src, dst, tcp_len);
-        });
+        const link::tx_meta meta{m_tx_checksum_offload, seg.segment_size};
+        const auto csum =
+            meta.tcp_checksum_partial ? wire::checksum_fill::pseudo_header_only : wire::checksum_fill::full;
+        return send_ip(
+            now, dst, net::ipv4_interface::header_len + tcp_len,
+            [&](bytes_mut b) {
+              auto tcp_part = b.subspan(net::ipv4_interface::header_len);
+              auto* at = tcp_part.data() + seg.repr.header_len();
+              for (auto piece : seg.payload) {
+                if (piece.empty()) continue; // an empty piece may have a null data(): no memcpy (UB)
+                std::memcpy(at, piece.data(), piece.size());
+                at += piece.size();
+              }
+              seg.repr.emit_header(tcp_part, seg.payload_len(), src, dst, csum);
+              m_ip.write_header(b, wire::ip_protocol::tcp, src, dst, tcp_len);
+            },
+            meta);
       });
     }
     std::optional<instant> deadline = m_tcp.next_deadline();
@@ -413,6 +426,7 @@ private:
   stack_options m_options;
   net::ipv4_interface m_ip;
   tcp_layer m_tcp;
+  bool m_tx_checksum_offload; // the link completes TCP checksums (link::tx_meta)
   std::optional<net::ethernet_interface> m_eth;
   stack_hook m_hook;
   stack_timer m_timer;

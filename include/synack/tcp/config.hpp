@@ -22,6 +22,11 @@ using namespace std::chrono_literals;
 struct config {
   /// Our MSS: the largest segment payload we can receive (MTU - 40). Sent in the SYN.
   std::uint16_t mss = 1460;
+  /// Segmentation offload (TSO): the largest TCP payload plus options the link cuts into
+  /// segments for us, so new data leaves in super-segments of whole segments (each wire segment
+  /// still within the MSS, RFC 9293 §3.7.1). 0: every segment leaves as it is. Set by the stack
+  /// from link::capabilities::tso_max; retransmissions always go one segment at a time.
+  std::uint32_t tso_max = 0;
   /// Send and receive buffer sizes in bytes. Allocated on first use, so an idle connection
   /// costs none of it. The receive buffer bounds the window and the out-of-order data.
   std::uint32_t send_buffer = 256 * 1024;

@@ -59,6 +59,9 @@ struct tx_segment {
   wire::tcp_repr repr;
   std::array<bytes_view, 2> payload{};
   bool retransmission = false;
+  /// A TSO super-segment (config::tso_max): the link cuts the payload into segments of this
+  /// many bytes. 0 when the payload fits one segment.
+  std::uint16_t segment_size = 0;
   auto payload_len() const noexcept -> std::size_t { return payload[0].size() + payload[1].size(); }
 };
 
@@ -175,6 +178,7 @@ public:
     // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to
     //  ISS+1, enter SYN-SENT state, and return." SND.NXT moves when the SYN is emitted.
     m_snd_una = m_iss;
+    m_syn_acked = false;
     m_snd_nxt = m_iss;
     m_user_timer_start = now;
   }
@@ -198,6 +202,7 @@ public:
     m_active_open = false;
     m_iss = ack.ack - 1;
     m_snd_una = ack.ack;
+    m_syn_acked = true;
     m_snd_nxt = ack.ack;
     m_snd_buf_seq = ack.ack;
     m_rtx_nxt = ack.ack;
@@ -491,7 +496,10 @@ private:
   /// One past the last sequence number that can be sent (SYN, data, FIN).
   auto send_end() const noexcept -> seq_number { return m_fin_queued ? fin_seq() + 1 : data_end(); }
   auto has_unsent() const noexcept -> bool { return m_snd_nxt < send_end(); }
-  auto syn_acked() const noexcept -> bool { return m_snd_una > m_iss; }
+  /// Our SYN is acknowledged. A flag, not `SND.UNA > ISS`: sequence numbers compare only within
+  /// 2^31 of each other, so after 2 GiB that comparison turned false and the connection stopped
+  /// sending (found by the bulk benchmark at 2,147 MB).
+  auto syn_acked() const noexcept -> bool { return m_syn_acked; }
   auto fin_acked() const noexcept -> bool { return m_fin_queued && m_snd_una == fin_seq() + 1; }
   auto flight_size() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_snd_nxt - m_snd_una); }
   auto sack_recovery() const noexcept -> bool { return m_sack_ok && m_scoreboard.in_recovery(); }
@@ -622,6 +630,7 @@ private:
 
   // Send sequence variables (RFC 9293 §3.3.1).
   seq_number m_iss;
+  bool m_syn_acked = false; // SND.UNA has passed ISS (see syn_acked())
   seq_number m_snd_una;
   seq_number m_snd_nxt;            // next sequence number to send for the first time (the highest sent + 1)
   seq_number m_snd_wl1;            // segment sequence number used for the last window update

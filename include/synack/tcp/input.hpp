@@ -83,6 +83,7 @@ void connection<P>::on_segment_listen(instant now, const wire::tcp_repr& seg) {
   m_snd_wl1 = seg.seq;
   m_snd_wl2 = m_iss;
   m_snd_una = m_iss;
+  m_syn_acked = false;
   m_snd_nxt = m_iss; // the SYN-ACK goes out on the next poll_transmit, which moves SND.NXT
   m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
   m_user_timer_start = now;
@@ -476,6 +477,8 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
     if (n > 0) raise(event::writable);
     if (m_sndbuf.empty()) m_sndbuf.release();
   }
+  const bool covers_syn = !m_syn_acked; // any new ACK covers ISS first (RFC 9293 §3.10.7.3)
+  m_syn_acked = true;
   m_snd_una = new_una;
   if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
   m_retries = 0;
@@ -499,7 +502,6 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
     if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
     // RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes" of data an ACK covers:
     // our SYN and FIN occupy sequence numbers but are not data.
-    const bool covers_syn = new_una - acked <= m_iss && m_iss < new_una;
     const bool covers_fin = m_fin_queued && new_una - acked <= fin_seq() && fin_seq() < new_una;
     const auto data_acked = acked - (covers_syn ? 1u : 0u) - (covers_fin ? 1u : 0u);
     m_cc.on_ack(now, data_acked, rtt_sample, flight_size());

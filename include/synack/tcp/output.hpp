@@ -85,10 +85,12 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
 
   // 3. New data, the SYN and the FIN.
   const auto mss = effective_mss_base();
+  // With TSO, up to a super-segment of whole segments at once (emit_range cuts it to them).
+  const auto burst = std::max<std::uint32_t>(mss, m_cfg.tso_max);
   while (has_unsent() && !sack_recovery() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
     const auto allowance = new_data_allowance(now);
     const auto unsent = static_cast<std::uint32_t>(send_end() - m_snd_nxt);
-    auto len = std::min({unsent, allowance, std::uint32_t{mss}});
+    auto len = std::min({unsent, allowance, burst});
     if (len == 0) break;
     if (syn_acked() && len < mss) {
       const bool all_of_it = len == unsent;
@@ -191,11 +193,21 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
   const auto mss = mss_cap();
   const auto options = static_cast<std::uint32_t>(seg.repr.header_len() - 20);
   const auto max_payload = mss > options ? mss - options : 1u;
-  if (len > max_payload) {
-    len = max_payload;
+  // TSO (config::tso_max): new data may leave as a super-segment of whole segments, which the
+  // link cuts into segments of max_payload bytes, each with these headers. Whole segments only:
+  // a short tail goes on as a segment of its own, under Nagle and SWS avoidance (RFC 1122
+  // §4.2.3.4), as if it had been sent without offload.
+  std::uint32_t limit = max_payload;
+  if (!rtx && !syn && len > max_payload && m_cfg.tso_max >= 2 * max_payload + options) {
+    limit = std::min(len, (m_cfg.tso_max - options) / max_payload * max_payload);
+    limit -= limit % max_payload;
+  }
+  if (len > limit) {
+    len = limit;
     fin = false;
     seg.repr.flags.clear(wire::tcp_flag::fin);
   }
+  if (len > max_payload) seg.segment_size = static_cast<std::uint16_t>(max_payload);
   if (len > 0) {
     const auto spans = m_sndbuf.readable(static_cast<std::size_t>(data_from - m_snd_buf_seq), len);
     seg.payload = {bytes_view{spans.first}, bytes_view{spans.second}};
@@ -211,7 +223,7 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
     ++m_shared->stats.retrans_segs;
     ++m_retransmitted;
   } else {
-    ++m_shared->stats.out_segs;
+    m_shared->stats.out_segs += seg.segment_size != 0 ? (len + seg.segment_size - 1) / seg.segment_size : 1;
   }
   if (seg.repr.flags.has(wire::tcp_flag::ack)) {
     m_last_ack_sent = m_rcv_nxt;

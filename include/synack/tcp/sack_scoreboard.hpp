@@ -159,6 +159,9 @@ public:
       m_in_recovery = false;
       r.left_recovery = true;
     }
+    // The hold after an RTO ends here too, while the comparison means something: a recovery
+    // point left 2^31 bytes behind would compare as ahead again (sequence space is circular).
+    if (m_rto_hold && m_una >= m_recovery_point) m_rto_hold = false;
     return r;
   }
 

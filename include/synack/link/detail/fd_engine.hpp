@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -52,6 +53,7 @@
 #include "synack/io/ops.hpp"
 #include "synack/io/uring.hpp"
 #include "synack/link/detail/netdev.hpp"
+#include "synack/link/detail/offload.hpp"
 #include "synack/link/device_io.hpp"
 #include "synack/link/error.hpp"
 #include "synack/link/link.hpp"
@@ -87,6 +89,10 @@ public:
     std::size_t rx_buffer_size = 0;
     /// Shorter transmitted packets are padded with zeros to this length (Ethernet: 60).
     std::size_t tx_min_len = 0;
+    /// Every packet read and written starts with a virtio_net_hdr (a tun with IFF_VNET_HDR):
+    /// reads hand up the packet after it with rx_meta from it, writes fill it from tx_meta.
+    /// buffer_size and rx_buffer_size include it.
+    bool vnet_hdr = false;
     device_io_options io;
   };
 
@@ -165,12 +171,13 @@ public:
   }
 
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const tx_meta& meta = {}) -> bool {
     if (m_stopping) {
       ++m_counters.tx_dropped;
       return false;
     }
-    if (len > m_cfg.buffer_size) {
+    const std::size_t prefix = m_cfg.vnet_hdr ? vnet_hdr_len : 0;
+    if (len + prefix > m_cfg.buffer_size) {
       ++m_counters.tx_too_big;
       return true;
     }
@@ -188,9 +195,10 @@ public:
         if (e != nullptr) e->m_free.push_back(i);
       }
     } guard{this, i};
-    fill(bytes_mut{buf, len});
+    fill(bytes_mut{buf + prefix, len});
     guard.e = nullptr;
-    std::size_t wire_len = len;
+    if (prefix != 0) write_vnet_hdr(buf, bytes_view{buf + prefix, len}, meta);
+    std::size_t wire_len = prefix + len;
     if (wire_len < m_cfg.tx_min_len) {
       std::memset(buf + wire_len, 0, m_cfg.tx_min_len - wire_len);
       wire_len = m_cfg.tx_min_len;
@@ -408,17 +416,27 @@ private:
     m_handler(bytes_view{data, len}, meta);
   }
 
+  /// A read(2) of a tun: the packet, after its virtio-net header if the device has one.
+  void deliver_read(std::byte* data, std::size_t res, bool truncated) noexcept {
+    if (!m_cfg.vnet_hdr) return deliver(data, res, rx_meta{}, truncated);
+    if (res <= vnet_hdr_len) {
+      read_error(EBADMSG); // a device with IFF_VNET_HDR always writes the header
+      return;
+    }
+    deliver(data + vnet_hdr_len, res - vnet_hdr_len, read_vnet_hdr(data), truncated);
+  }
+
   /// Hands up what a read completion or a provided buffer holds (`res` bytes at `data`).
   void deliver_slot(rx_slot& s, std::size_t res) noexcept {
     if (m_cfg.call == rx_call::read) {
-      deliver(s.buffer, res, rx_meta{}, res >= m_cfg.rx_buffer_size);
+      deliver_read(s.buffer, res, res >= m_cfg.rx_buffer_size);
     } else {
       deliver(s.buffer, res, meta_from(CMSG_FIRSTHDR(&s.msg)), (s.msg.msg_flags & MSG_TRUNC) != 0);
     }
   }
   void deliver_provided(std::byte* data, std::size_t res) noexcept {
     if (m_cfg.call == rx_call::read) {
-      deliver(data, res, rx_meta{}, res >= ring_buffer_size());
+      deliver_read(data, res, res >= ring_buffer_size());
       return;
     }
     io_uring_recvmsg_out* o = io_uring_recvmsg_validate(data, static_cast<int>(res), &m_multishot_msg);
@@ -500,7 +518,8 @@ private:
       e.m_last_tx_error = -res;
     } else {
       ++e.m_counters.tx_packets;
-      e.m_counters.tx_bytes += static_cast<std::uint64_t>(res);
+      const auto prefix = e.m_cfg.vnet_hdr ? vnet_hdr_len : 0; // counted: the packets' bytes
+      e.m_counters.tx_bytes += static_cast<std::uint64_t>(res) - std::min<std::uint64_t>(prefix, res);
     }
     e.m_free.push_back(s.index); // reserved: never allocates
   }
