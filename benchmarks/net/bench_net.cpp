@@ -977,7 +977,21 @@ auto sim_bench(const args& a) -> int {
     cpu = cpu_seconds() - cpu0;
     wall = seconds_since(t0);
   };
-  loop.run_until(when_all(receiver(), sender()));
+  try {
+    loop.run_until(when_all(receiver(), sender()));
+  } catch (const std::exception& e) { // a stall: nothing left to run, the transfer unfinished
+    json{}
+        .add("event", "error")
+        .add("side", "sim")
+        .add("what", e.what())
+        .add("sent", sent)
+        .add("received", received)
+        .add("virtual_seconds", std::chrono::duration<double>(loop.now() - vt0).count())
+        .print();
+    client.print_counters(stderr);
+    server.print_counters(stderr);
+    return 1;
+  }
   const double virt = std::chrono::duration<double>(loop.now() - vt0).count();
   json j;
   j.add("event", "result")
