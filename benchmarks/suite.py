@@ -195,6 +195,11 @@ class Suite:
         pkt = ["--link", "af_packet", "--ifname", "pv2"]
         extra = [("synack→kernel tun, 4 MiB send buffer", "tun", [b, "kernel-server", server_mode], "tun",
                   [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--sndbuf", "4194304"] + tun,
+                  False),
+                 ("kernel→synack tun, offload", "tun", [b, "synack-server", server_mode, "--offload", "1"] + tun,
+                  "tun", [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
+                 ("synack→kernel tun, offload", "tun", [b, "kernel-server", server_mode], "tun",
+                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "1"] + tun,
                   False)] if variants else []
         return [
             ("kernel→kernel veth", "k2", [b, "kernel-server", server_mode], "k1",
@@ -255,7 +260,7 @@ class Suite:
                     ("wrk → kernel HTTP veth", "k2", [b, "kernel-server", "http", "--port", "8080"], "k1",
                      "http://198.51.100.2:8080/", True),
                     ("wrk → synack http_server tun", "tun",
-                     [self.http_server, "--port", "8080", "--link", "tun", "--ifname", "synack0"], "tun",
+                     [self.http_server, "--port", "8080", "--link", "tun", "--ifname", "synack0", "--no-offload"], "tun",
                      "http://192.0.2.2:8080/", False)):
                 s = self.start(sns, SERVER_CPU, sargv + ([] if "synack" in name else ["--timeout", "60"]))
                 try:
