@@ -2,6 +2,8 @@
 // spawn, stop, deadlock detection and shutdown with work in flight.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <exception>
 #include <stdexcept>
@@ -313,6 +315,40 @@ TEST_CASE("stop() makes run() return after the current turn") {
   while (ticks < 11 && loop.run_once()) { // it goes on where it stopped
   }
   CHECK(ticks == 11);
+}
+
+TEST_CASE("busy polling: completions that arrive while polling and after it are both taken") {
+  synack::loop_options o;
+  o.busy_poll = 2000us;
+  event_loop loop(o);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  auto read_one = [](event_loop& l, int fd) -> task<long> {
+    std::byte b[8];
+    auto r = co_await synack::io::read(l, fd, b);
+    co_return r ? static_cast<long>(*r) : -1;
+  };
+  const auto turns_before = loop.turn_count();
+  // Written 0.5 ms after the read is armed: inside the 2 ms busy poll, so no blocking wait.
+  std::thread early([&] {
+    std::this_thread::sleep_for(500us);
+    CHECK(::write(fds[1], "a", 1) == 1);
+  });
+  CHECK(loop.run_until(read_one(loop, fds[0])) == 1);
+  early.join();
+  // Written 50 ms later: the poll gives up after 2 ms and the loop blocks in io_uring_enter,
+  // from which the completion still wakes it.
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread late([&] {
+    std::this_thread::sleep_for(50ms);
+    CHECK(::write(fds[1], "bc", 2) == 2);
+  });
+  CHECK(loop.run_until(read_one(loop, fds[0])) == 2);
+  late.join();
+  CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
+  CHECK(loop.turn_count() > turns_before);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_SUITE_END();
