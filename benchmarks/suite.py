@@ -38,6 +38,7 @@ class Suite:
         self.bench = os.path.join(build, "benchmarks/net/bench_net")
         self.http_server = os.path.join(build, "examples/http_server")
         self.bench_link = os.path.join(build, "benchmarks/link/bench_link")
+        self.tcp_sink = os.path.join(build, "benchmarks/link/bench_tcp_sink")
         tag = f"sb{os.getpid()}"
         self.ns = {n: f"{tag}-{n}" for n in ("tun", "k1", "k2", "p1", "p2")}
         self.procs = []
@@ -193,14 +194,20 @@ class Suite:
         b = self.bench
         tun = ["--link", "tun", "--ifname", "synack0"]
         pkt = ["--link", "af_packet", "--ifname", "pv2"]
-        extra = [("synack→kernel tun, 4 MiB send buffer", "tun", [b, "kernel-server", server_mode], "tun",
+        sink = self.tcp_sink
+        # Bulk only: tun without offload, a larger send buffer, and the raw tun ceilings (a reader
+        # that only ACKs, bench_tcp_sink) of both device set-ups. Names are what report.py keys on.
+        extra = [("kernel→synack tun, no offload", "tun", [b, "synack-server", server_mode, "--offload", "0"] + tun,
+                  "tun", [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
+                 ("synack→kernel tun, no offload", "tun", [b, "kernel-server", server_mode], "tun",
+                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "0"] + tun, False),
+                 ("synack→kernel tun, 4 MiB send buffer", "tun", [b, "kernel-server", server_mode], "tun",
                   [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--sndbuf", "4194304"] + tun,
                   False),
-                 ("kernel→synack tun, offload", "tun", [b, "synack-server", server_mode, "--offload", "1"] + tun,
-                  "tun", [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
-                 ("synack→kernel tun, offload", "tun", [b, "kernel-server", server_mode], "tun",
-                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "1"] + tun,
-                  False)] if variants else []
+                 ("kernel→raw ACK sink tun", "tun", [sink, "--offload", "1"], "tun",
+                  [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
+                 ("kernel→raw ACK sink tun, no offload", "tun", [sink, "--offload", "0"], "tun",
+                  [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False)] if variants else []
         return [
             ("kernel→kernel veth", "k2", [b, "kernel-server", server_mode], "k1",
              [b, "kernel-client", client_mode, "--connect", "198.51.100.2:5001"], True),
@@ -260,8 +267,11 @@ class Suite:
                     ("wrk → kernel HTTP veth", "k2", [b, "kernel-server", "http", "--port", "8080"], "k1",
                      "http://198.51.100.2:8080/", True),
                     ("wrk → synack http_server tun", "tun",
-                     [self.http_server, "--port", "8080", "--link", "tun", "--ifname", "synack0", "--no-offload"], "tun",
-                     "http://192.0.2.2:8080/", False)):
+                     [self.http_server, "--port", "8080", "--link", "tun", "--ifname", "synack0"], "tun",
+                     "http://192.0.2.2:8080/", False),
+                    ("wrk → synack http_server tun, busy-poll 50 µs", "tun",
+                     [self.http_server, "--port", "8080", "--link", "tun", "--ifname", "synack0", "--busy-poll", "50"],
+                     "tun", "http://192.0.2.2:8080/", False)):
                 s = self.start(sns, SERVER_CPU, sargv + ([] if "synack" in name else ["--timeout", "60"]))
                 try:
                     self.wait_line(s, lambda l: "ready" in l or "listening" in l, 15)
@@ -290,6 +300,8 @@ class Suite:
                     ("loop → kernel echo veth", "k2", [b, "kernel-server", "echo"], "k1", "198.51.100.2:5001", True),
                     ("loop → synack echo tun", "tun", [b, "synack-server", "echo", "--link", "tun"], "tun",
                      "192.0.2.2:5001", False),
+                    ("loop → synack echo tun, busy-poll 50 µs", "tun",
+                     [b, "synack-server", "echo", "--link", "tun", "--busy-poll", "50"], "tun", "192.0.2.2:5001", False),
                     ("loop → synack echo af_packet", "p2",
                      [b, "synack-server", "echo", "--link", "af_packet", "--ifname", "pv2"], "p1", "192.0.2.2:5001",
                      False)):

@@ -323,6 +323,6 @@ int main(int argc, char** argv) {
   if (args.what != mode::send && args.close == close_policy::first && !args.bytes)
     cli.fail("--close first needs --bytes in recv and echo modes (when to close)");
 
-  event_loop loop;
+  event_loop loop{examples::loop_options_from(link)};
   return examples::with_stack(loop, link, [&](auto& net) { return loop.run_until(run(net, args)); });
 }

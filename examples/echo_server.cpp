@@ -108,6 +108,6 @@ int main(int argc, char** argv) {
   examples::add_link_options(cli, link);
   cli.parse(argc, argv);
 
-  event_loop loop;
+  event_loop loop{examples::loop_options_from(link)};
   return examples::with_stack(loop, link, [&](auto& net) { return loop.run_until(run(net, loop, args)); });
 }

@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   examples::add_link_options(cli, link);
   cli.parse(argc, argv);
 
-  event_loop loop;
+  event_loop loop{examples::loop_options_from(link)};
   return examples::with_stack(loop, link, [&](auto& net) {
     server<std::remove_cvref_t<decltype(net)>> srv{net, loop, args};
     return loop.run_until(srv.run());

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   }
   if (!args.data) args.data = ask("data to send: ");
 
-  event_loop loop;
+  event_loop loop{examples::loop_options_from(link)};
   return examples::with_stack(loop, link, [&](auto& net) {
     return loop.run_until(run_client(net, wire::endpoint{*args.ip, *args.port}, *args.data));
   });

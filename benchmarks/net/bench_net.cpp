@@ -12,7 +12,8 @@
 //
 // Link options (synack side): --link tun|af_packet, --ifname NAME, --addr A.B.C.D/N (synack),
 // --peer A.B.C.D (tun: the kernel side), --mtu N, --rx auto|multishot|plain, --rx-depth N,
-// --tx-buffers N, --offload 0|1 (tun, where the link has the option), --qdisc-bypass,
+// --tx-buffers N, --offload 0|1 (tun: IFF_VNET_HDR, TSO and GRO; 1 by default, as in the
+// library), --busy-poll US (loop_options::busy_poll), --qdisc-bypass,
 // --cc new_reno|cubic|none, --sndbuf N, --rcvbuf N.
 //
 // Workloads:
@@ -620,10 +621,11 @@ auto kernel_client(const args& a) -> int {
 
 using bench_stack = stack<link::any_link, tcp::dynamic_policies>;
 
-/// Sets tun_options::offload where the link has it (IFF_VNET_HDR work in progress).
-template <class O>
-void set_offload(O& o, bool on) {
-  if constexpr (requires { o.offload = on; }) o.offload = on;
+/// The event loop of a synack side: --busy-poll US (loop_options::busy_poll; 0 by default).
+auto make_loop_options(const args& a) -> loop_options {
+  loop_options o;
+  o.busy_poll = std::chrono::microseconds(static_cast<long>(a.num("busy-poll", 0)));
+  return o;
 }
 
 void add_counters(json& j, const bench_stack& net, const link::link_counters* lc) {
@@ -684,7 +686,7 @@ auto with_stack(event_loop& loop, const args& a, Body&& body) -> int {
     auto peer = wire::ipv4_address::parse(a.get("peer", "192.0.2.1"));
     o.kernel.address = wire::ipv4_cidr{peer.value_or(wire::ipv4_address{192, 0, 2, 1}), opts.address.prefix_len()};
     o.kernel.peer = opts.address.address();
-    set_offload(o, a.num("offload", 0) != 0);
+    o.offload = a.num("offload", 1) != 0; // the library's default: IFF_VNET_HDR offload on
     o.io = io_options_from(a);
     auto t = link::tun::open(loop, o);
     if (!t) {
@@ -758,7 +760,7 @@ auto echo_connection(tcp_stream s, server_state& st, std::size_t bufsize) -> tas
 }
 
 auto synack_server(const args& a) -> int {
-  event_loop loop;
+  event_loop loop{make_loop_options(a)};
   return with_stack(loop, a, [&](bench_stack& net, const link::link_counters* lc) -> int {
     const auto port = static_cast<std::uint16_t>(a.num("port", 5001));
     const double timeout = a.num("timeout", 60);
@@ -849,7 +851,7 @@ auto synack_client(const args& a) -> int {
   if (!to) usage();
   const double seconds = a.num("seconds", 2);
   const auto dur = std::chrono::duration_cast<bench_clock::duration>(std::chrono::duration<double>(seconds));
-  event_loop loop;
+  event_loop loop{make_loop_options(a)};
   return with_stack(loop, a, [&](bench_stack& net, const link::link_counters* lc) -> int {
     auto run = [&]() -> task<int> {
       stream_options so;

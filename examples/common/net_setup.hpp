@@ -3,7 +3,7 @@
 //
 //   --link tun|af_packet   --ifname NAME   --addr A.B.C.D/PREFIX   --peer A.B.C.D
 //   --gateway A.B.C.D      --mac MAC       --mtu N                 --pcap FILE     --trace
-//   --no-offload
+//   --no-offload           --busy-poll US
 //
 // with_stack(loop, args, body) opens the link (creating and configuring the tun device, or
 // binding the AF_PACKET socket), wraps it in the tracer (always; silent without --trace) and,
@@ -12,6 +12,7 @@
 // Errors (no /dev/net/tun, no permission, unknown interface) print one line and return 1.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ struct link_args {
   std::string pcap;
   bool trace = false;
   bool no_offload = false;
+  unsigned busy_poll_us = 0;
 };
 
 inline void add_link_options(cli& c, link_args& a) {
@@ -85,8 +87,17 @@ inline void add_link_options(cli& c, link_args& a) {
              return {};
            });
   c.flag("trace", "print every segment and every state change as it happens", a.trace);
+  c.option("busy-poll", "US", "poll for completions this long before sleeping (0: never; trades a core for latency)",
+           [&](std::string_view v) { return parse_number<unsigned>(v, a.busy_poll_us, 0, 1000000); });
   c.flag("no-offload", "tun: no checksum or segmentation offload (IFF_VNET_HDR off): 1500-byte packets both ways",
          a.no_offload);
+}
+
+/// The event loop's options for these arguments (busy polling).
+inline auto loop_options_from(const link_args& a) -> synack::loop_options {
+  synack::loop_options o;
+  o.busy_poll = std::chrono::microseconds(a.busy_poll_us);
+  return o;
 }
 
 inline auto stack_options_from(const link_args& a, std::optional<synack::wire::mac_address> mac)

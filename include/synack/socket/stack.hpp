@@ -178,7 +178,7 @@ private:
     auto c = o.tcp;
     // TSO: the link takes IPv4 packets up to tso_max; 40 bytes of it are the IPv4 and TCP
     // headers without options (the connection counts its options in).
-    if (c.connection.tso_max == 0 && caps.tso_max > 40 + mss)
+    if (c.connection.tso_max == 0 && caps.tso_max > 40u + mss)
       c.connection.tso_max = static_cast<std::uint32_t>(caps.tso_max - 40);
     c.connection.mss = std::min(c.connection.mss == tcp::config{}.mss ? mss : c.connection.mss, mss);
     c.connection.send_buffer = o.send_buffer;
