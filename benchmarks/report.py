@@ -51,7 +51,7 @@ orchestration in `benchmarks/suite.py`):
 1. **Bulk throughput**: one connection; the client writes 64 KiB chunks for a fixed time, then
    closes; the server reads to EOF; Gbit/s = bytes / (accept .. EOF) at the receiver. "A→B" is
    the direction of the data (A is the client). synack's retransmitted segments (its TCP
-      counters) per run. synack uses CUBIC (as the kernel does), its default 256 KiB buffers,
+   counters) per run. synack uses CUBIC (as the kernel does), its default 256 KiB buffers,
    and tun with its default IFF_VNET_HDR offload (TSO, GRO, partial checksums; everywhere in
    this page unless a row says "no offload"); variants: both tun directions without offload
    (`--offload 0`), synack sending with a 4 MiB send buffer (Linux autotunes its own up to
@@ -64,7 +64,7 @@ orchestration in `benchmarks/suite.py`):
    clients: (a) `wrk -H "Connection: close"` against `examples/http_server` on synack over tun
    and against a single-threaded epoll HTTP server on kernel sockets over veth sending the same
    bytes; (b) a connect / 64 B / 64 B back / close loop on kernel sockets (one epoll thread)
-      against echo servers. The client namespaces set `tcp_tw_reuse=1` (the client closes first).
+   against echo servers. The client namespaces set `tcp_tw_reuse=1` (the client closes first).
    Variants with `--busy-poll 50` (`loop_options::busy_poll`): synack's loop polls its ring for
    50 µs before sleeping, so a packet from the other core needs no wake-up.
 4. **Concurrency and memory**: N kernel clients connect to a synack echo server over tun, each
@@ -383,6 +383,10 @@ def main():
     out += table(["figure", "target", "measured (median, min..max)", "reached"],
                  [[a, b, c, "yes" if d else "**no**"] for a, b, c, d in targets]) + "\n"
     out += "".join(sections)
+    analysis = os.path.join(ROOT, "benchmarks/analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            out += "\n" + f.read()
     with open(dst, "w") as f:
         f.write(out)
     print(f"report: wrote {os.path.relpath(dst, ROOT)} and {os.path.relpath(svgdir, ROOT)}/*.svg")

@@ -29,6 +29,7 @@
 #include <optional>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "synack/tcp/connection.hpp"
@@ -258,15 +259,16 @@ public:
   void on_segment(instant now, wire::ipv4_address src, wire::ipv4_address dst, const wire::tcp_repr& seg) {
     using wire::tcp_flag;
     const four_tuple t{{dst, seg.dst_port}, {src, seg.src_port}};
-    if (auto it = m_by_tuple.find(t);
-        it != m_by_tuple.end() && m_slots[it->second]->conn->state() == tcp::state::closed) {
+    auto index = lookup(t);
+    if (index && m_slots[*index]->conn->state() == tcp::state::closed) {
       // RFC 9293 §3.10.7.1: a CLOSED connection has no TCB ("delete the TCB"); one the
       // application still holds (to read its error) must not answer for the 4-tuple, or a new
       // SYN from the same port would get its RST instead of reaching the listener.
-      unindex(*m_slots[it->second]);
+      unindex(*m_slots[*index]);
+      index.reset();
     }
-    if (auto it = m_by_tuple.find(t); it != m_by_tuple.end()) {
-      auto& s = *m_slots[it->second];
+    if (index) {
+      auto& s = *m_slots[*index];
       auto& c = *s.conn;
       // RFC 9293 §3.10.7.4 (TIME-WAIT) with RFC 6191 / RFC 1122 §4.2.2.13: a new SYN for a
       // 4-tuple in TIME_WAIT may start a new connection when its sequence number is beyond the
@@ -488,6 +490,19 @@ private:
     if (!s.indexed) return;
     m_by_tuple.erase(s.conn->tuple());
     s.indexed = false;
+    if (m_last_hit && m_last_hit->second == s.index) m_last_hit.reset();
+  }
+
+  /// The slot of the connection with 4-tuple `t`, if one is indexed. Header prediction's first
+  /// half (RFC 9293 §3.10, Van Jacobson's "the segment is for the connection that got the last
+  /// one"): a bulk transfer's segments all go to one connection, so the last hit is tried first
+  /// and a keyed hash (SipHash) is computed only when the tuple changes.
+  auto lookup(const four_tuple& t) -> std::optional<std::uint32_t> {
+    if (m_last_hit && m_last_hit->first == t) return m_last_hit->second;
+    const auto it = m_by_tuple.find(t);
+    if (it == m_by_tuple.end()) return std::nullopt;
+    m_last_hit.emplace(t, it->second);
+    return it->second;
   }
 
   void mark_dirty(slot& s) {
@@ -658,6 +673,7 @@ private:
   std::vector<std::unique_ptr<slot>> m_slots;
   std::vector<std::uint32_t> m_free;
   std::unordered_map<four_tuple, std::uint32_t, keyed_tuple_hash> m_by_tuple;
+  std::optional<std::pair<four_tuple, std::uint32_t>> m_last_hit; // lookup()'s cache: always indexed
   std::vector<listener_entry> m_listeners;
   std::unordered_map<std::uint16_t, std::uint32_t> m_listener_by_port;
   timer_heap m_heap;
