@@ -8,7 +8,11 @@
 #      --info says MSS, window scale, SACK and timestamps were negotiated; the kernel's side is
 #      read with `ss -tin` while the connection is open (plus TCP_INFO, since some ss versions
 #      omit "ts" and "sack"); the window scales and MSS of both sides must agree.
-#   2. synack connects to the kernel and sends 50 MiB; synack closes first (TIME_WAIT).
+#      The tun has its default offload: synack received GRO-coalesced packets (far fewer IP
+#      packets than MSS-sized segments).
+#   2. synack connects to the kernel and sends 50 MiB; synack closes first (TIME_WAIT). The tun
+#      has its default offload: synack's counters must show TSO super-segments (far fewer IP
+#      packets than TCP segments). 2b: both directions again (8 MiB) with --no-offload.
 #   3. closes driven by each side: synack receives 1 MiB and closes first; synack sends and
 #      waits for the kernel's FIN; an echo both ways (synack echoes what the kernel sends).
 #   4. a kernel RST (SO_LINGER {1, 0} + close) ends synack's connection with connection_reset,
@@ -108,16 +112,38 @@ check_options() {
 }
 
 # 1. kernel -> synack, 50 MiB; the kernel closes first, synack follows (CLOSE_WAIT, LAST_ACK).
-run_case synack_listens k2s "recv --listen 5001 --info" "send --connect 192.0.2.2:5001 --bytes $BIG --ss"
+run_case synack_listens k2s "recv --listen 5001 --info --counters" "send --connect 192.0.2.2:5001 --bytes $BIG --ss"
 check_options k2s
 check_transfer k2s 0 "$BIG"
 itest_expect "$WORK/k2s.synack" '^closed CLOSED ' "k2s: synack closed second (LAST_ACK -> CLOSED)"
+# GRO: the kernel handed synack coalesced segments (far fewer packets than MSS-sized segments).
+ip_in=$(itest_field "$WORK/k2s.synack" '^ +ip: +([0-9]+) ip: total packets received')
+if [ -z "$ip_in" ] || [ $((ip_in * 4)) -gt $((BIG / 1448)) ]; then
+  cat "$WORK/k2s.synack" >&2
+  itest_fail "k2s: no coalesced segments: $ip_in IP packets for $BIG bytes"
+fi
+itest_log "k2s: offload: $ip_in IP packets carried $BIG bytes"
 
 # 2. synack -> kernel, 50 MiB; synack closes first (FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT).
-run_case kernel_listens s2k "send --connect 192.0.2.1:5002 --bytes $BIG --info" "recv --listen 192.0.2.1:5002 --ss"
+run_case kernel_listens s2k "send --connect 192.0.2.1:5002 --bytes $BIG --info --counters" "recv --listen 192.0.2.1:5002 --ss"
 check_options s2k
 check_transfer s2k "$BIG" 0
 itest_expect "$WORK/s2k.synack" '^closed TIME_WAIT ' "s2k: synack closed first (TIME_WAIT)"
+# TSO: each IP packet synack wrote carried many segments (the kernel cut them).
+ip_out=$(itest_field "$WORK/s2k.synack" '^ +ip: +([0-9]+) ip: requests sent')
+tcp_out=$(itest_field "$WORK/s2k.synack" '^ +tcp: +([0-9]+) segments sent out')
+if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
+  cat "$WORK/s2k.synack" >&2
+  itest_fail "s2k: no TSO super-segments: $ip_out IP packets for $tcp_out TCP segments"
+fi
+itest_log "s2k: offload: $ip_out IP packets carried $tcp_out TCP segments"
+
+# 2b. the same without offload: bare 1500-byte packets and full checksums both ways.
+run_case synack_listens k2s_plain "recv --listen 5021 --no-offload" "send --connect 192.0.2.2:5021 --bytes $AFP"
+check_transfer k2s_plain 0 "$AFP"
+run_case kernel_listens s2k_plain "send --connect 192.0.2.1:5022 --bytes $AFP --no-offload" \
+  "recv --listen 192.0.2.1:5022"
+check_transfer s2k_plain "$AFP" 0
 
 # 3. who closes: synack receives 1 MiB and closes first; synack sends and the kernel closes
 #    first; synack echoes the kernel's 1 MiB and closes when the kernel has.

@@ -83,6 +83,11 @@ TEST_CASE("tun (root): UDP from the kernel comes in; echo requests go out and th
   link::rx_mode mode = link::rx_mode::multishot;
   SUBCASE("multishot read") { mode = link::rx_mode::multishot; }
   SUBCASE("plain reads") { mode = link::rx_mode::plain; }
+  bool offload = true;
+  SUBCASE("multishot read, no offload") {
+    mode = link::rx_mode::multishot;
+    offload = false;
+  }
   netns_scope ns;
   if (!ns) {
     skip_root_test(ns.error());
@@ -97,12 +102,19 @@ TEST_CASE("tun (root): UDP from the kernel comes in; echo requests go out and th
   link::tun_options o;
   o.io.rx = mode;
   o.io.rx_depth = 4;
+  o.offload = offload;
   auto t = link::tun::open(loop, o);
   REQUIRE_MESSAGE(t, "tun::open: " << (t ? "" : t.error().message()));
   CHECK(t->name() == "synack0");
   CHECK(t->active_rx_mode() == mode);
   CHECK(t->capabilities().medium == link::medium::ip);
   CHECK(t->capabilities().mtu == 1500);
+  // The default: IFF_VNET_HDR offload, granted both ways by this kernel (6.x); or none.
+  CHECK(t->offload_active().tx == offload);
+  CHECK(t->offload_active().rx == offload);
+  CHECK(t->capabilities().tx_checksum_offload == offload);
+  CHECK(t->capabilities().tso_max == (offload ? 65535u : 0u));
+  CHECK(t->capabilities().rx_coalesced == offload);
 
   temp_pcap pcap;
   auto w = link::pcap_writer<link::tun&>::open(*t, pcap.path);
