@@ -79,7 +79,7 @@ struct loop_options {
   unsigned cq_entries = 0;
   /// Try IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN before the fallbacks.
   bool defer_taskrun = true;
-    /// Register the ring's fd so each io_uring_enter skips a file-table lookup.
+  /// Register the ring's fd so each io_uring_enter skips a file-table lookup.
   bool register_ring_fd = true;
   /// Busy polling (like SO_BUSY_POLL): before blocking for completions, poll the ring without
   /// sleeping for up to this long. A completion that arrives meanwhile is taken without the
@@ -255,7 +255,7 @@ protected:
         m_supported[op] = io_uring_opcode_supported(probe, static_cast<int>(op)) != 0;
       io_uring_free_probe(probe);
     }
-        m_cqes.reserve(cq);
+    m_cqes.reserve(cq);
     m_busy_poll = std::chrono::duration_cast<duration>(options.busy_poll);
   }
 
@@ -291,7 +291,7 @@ protected:
       if (io && poll_ring() > 0) return turn_outcome::progress;
       return turn_outcome::jump;
     }
-        if (m_busy_poll > duration::zero() && io &&
+    if (m_busy_poll > duration::zero() && io &&
         busy_poll(deadline ? std::min<duration>(m_busy_poll, *deadline - now()) : m_busy_poll) > 0)
       return turn_outcome::progress;
     if (!deadline) {
@@ -304,7 +304,7 @@ protected:
     return turn_outcome::progress;
   }
 
-    bool m_stop_requested = false;
+  bool m_stop_requested = false;
   duration m_busy_poll{};
   /// The flag of the running run_until_done (sync_wait), if any.
   const bool* m_done_flag = nullptr;
@@ -335,7 +335,7 @@ private:
     return reap();
   }
 
-    /// Polls the ring without sleeping until a completion arrives or `limit` has passed (measured
+  /// Polls the ring without sleeping until a completion arrives or `limit` has passed (measured
   /// with the steady clock: only real-time loops busy-poll). Returns the completions reaped.
   auto busy_poll(duration limit) -> std::size_t {
     const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(limit.count());
