@@ -55,7 +55,9 @@ orchestration in `benchmarks/suite.py`):
    and tun with its default IFF_VNET_HDR offload (TSO, GRO, partial checksums; everywhere in
    this page unless a row says "no offload"); variants: both tun directions without offload
    (`--offload 0`), synack sending with a 4 MiB send buffer (Linux autotunes its own up to
-   `tcp_wmem`'s 4 MiB). The raw tun ceilings: `bench_tcp_sink`, a reader that only ACKs
+   `tcp_wmem`'s 4 MiB), and synack sending without offload with Receive Packet Steering of the
+   tun to CPU 1 (`--rps-cpus 2`: the kernel's receive path for what synack writes runs on the
+   kernel side's core instead of in synack's thread). The raw tun ceilings: `bench_tcp_sink`, a reader that only ACKs
    (multishot read, one ACK per batch of completions, no checksum, no buffer), with and without
    offload; kernel→synack over tun is also given as a fraction of the sink.
 2. **Request/response**: one connection, 64-byte messages, the client waits for each echo

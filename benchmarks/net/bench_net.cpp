@@ -12,8 +12,10 @@
 //
 // Link options (synack side): --link tun|af_packet, --ifname NAME, --addr A.B.C.D/N (synack),
 // --peer A.B.C.D (tun: the kernel side), --mtu N, --rx auto|multishot|plain, --rx-depth N,
+// --rx-ring N (provided buffers of a multishot read),
 // --tx-buffers N, --offload 0|1 (tun: IFF_VNET_HDR, TSO and GRO; 1 by default, as in the
-// library), --busy-poll US (loop_options::busy_poll), --qdisc-bypass,
+// library), --busy-poll US (loop_options::busy_poll), --rps-cpus MASK (tun: Receive Packet
+// Steering of what synack writes, to the CPUs in MASK), --qdisc-bypass,
 // --cc new_reno|cubic|none, --sndbuf N, --rcvbuf N.
 //
 // Workloads:
@@ -672,7 +674,21 @@ auto io_options_from(const args& a) -> link::device_io_options {
                             : link::rx_mode::automatic;
   io.rx_depth = static_cast<std::size_t>(a.num("rx-depth", 8));
   io.tx_buffers = static_cast<std::size_t>(a.num("tx-buffers", 256));
+  io.rx_ring_buffers = static_cast<std::uint16_t>(a.num("rx-ring", 256));
   return io;
+}
+
+/// --rps-cpus MASK: Receive Packet Steering for what synack writes into the tun. A write to a
+/// tun runs the kernel's receive path (IP, TCP, the socket) in the writer's thread; with RPS the
+/// device queues each packet to a CPU in MASK, whose softirq does that work instead (as the
+/// kernel's own sender does over veth, on its own core). Needs sysfs of this namespace
+/// (`ip netns exec` mounts it); a failure is reported and the run goes on without it.
+void set_rps_cpus(const std::string& ifname, const std::string& mask) {
+  const auto path = fmt::format("/sys/class/net/{}/queues/rx-0/rps_cpus", ifname);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  const bool ok = f != nullptr && std::fputs(mask.c_str(), f) >= 0;
+  if (f != nullptr && std::fclose(f) != 0) return void(fmt::print(stderr, "bench_net: {}: write failed\n", path));
+  if (!ok) fmt::print(stderr, "bench_net: cannot set {} (RPS off)\n", path);
 }
 
 /// Opens the link the options describe and calls body(stack&, link counters).
@@ -693,6 +709,7 @@ auto with_stack(event_loop& loop, const args& a, Body&& body) -> int {
       fmt::print(stderr, "bench_net: tun {}: {}\n", o.name, t.error().message());
       return 1;
     }
+    if (a.has("rps-cpus")) set_rps_cpus(t->name(), a.get("rps-cpus", ""));
     const link::link_counters* lc = &t->counters(); // the engine stays where it is
     bench_stack net{loop, link::any_link{std::move(*t)}, opts};
     return body(net, lc);
