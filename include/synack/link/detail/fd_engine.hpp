@@ -18,6 +18,9 @@
 //   multishot read fails with EINVAL before it has delivered anything (the file does not support it) and the mode was
 //   `automatic`, the engine switches to plain reads, allocating their buffers then. After 64 consecutive read errors
 //   the engine stops reading and keeps the error (`rx_error()`): a deleted device must not spin the loop.
+// - With config::vnet_hdr (a tun with IFF_VNET_HDR), every read and write starts with a
+//   virtio_net_hdr (detail/offload.hpp): reads hand up the packet after it, with rx_meta taken
+//   from it; writes get one filled from the tx_meta passed to transmit().
 // - Transmit: transmit(len, fill) takes a free buffer, lets `fill` write the packet into it
 //   (pads with zeros up to `tx_min_len`) and queues it; flush() prepares one IORING_OP_WRITE
 //   per queued packet. A write's completion returns its buffer to the free list. It returns
