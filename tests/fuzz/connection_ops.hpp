@@ -4,7 +4,8 @@
 //   byte 0: the config       bit 0 window scaling, 1 timestamps, 2 SACK, 3 small buffers
 //                            (4 KiB), 4 no-delay, 5 keep-alive (10 s idle, 1 s interval, 3
 //                            probes), 6 no delayed ACK, 7 a 5 s user timeout
-//   byte 1: the start        bit 0: active OPEN (else passive: LISTEN); bit 1: our MSS is 536
+//   byte 1: the start        bit 0: active OPEN (else passive: LISTEN); bit 1: our MSS is 536;
+//                            bit 2: header prediction off (the general input path only)
 //   then operations, each one byte `op` and its arguments; kind = op & 15, and bit 4 (0x10)
 //   means "do not poll the connection after this one" (so several inputs share a poll):
 //     0 segment   u8 flags | u8 seq mode, i16 delta (mode 3: u32) | u8 ack mode, i16 delta
@@ -22,6 +23,8 @@
 //     8 icmp      u8 kind (% 3: hard, frag needed, soft) | u8 mode, i16 delta (as ack) | u16 MTU
 //     9 options   u8 bits: bit 0 no-delay, bit 1 keep-alive
 //    10 consume   u16 n: zero-copy read of up to n bytes (readable_spans + consume)
+//    11 post      u16 n: the application waits to read n bytes (post_read: direct placement);
+//                 the placed bytes are taken and checked by the next recv, consume or post
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,7 @@ enum kind : std::uint8_t {
   icmp = 8,
   options = 9,
   consume = 10,
+  post = 11,
 };
 inline constexpr std::uint8_t no_poll = 0x10;
 inline constexpr std::uint8_t in_seconds = 0x20;

@@ -377,6 +377,29 @@ void connection() {
       e.op(timer);
       write("connection", "icmp_keepalive_" + tag, e.bytes);
     }
+    for (const std::uint8_t start : {std::uint8_t{0}, std::uint8_t{4}}) {
+      // Direct placement, with header prediction on and off: a posted read takes in-order data,
+      // the rest queues behind it; out-of-order data and its hole; the peer closes.
+      encoder e{cfg, start};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.op(post);
+      e.u16(1500);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.app_recv(4096);
+      e.op(post);
+      e.u16(4000);
+      e.seg(ack | psh, rel_rcv_nxt, 1000, rel_snd_nxt, 0, 65535, to, 800);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.app_send(2000);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 500);
+      e.op(post);
+      e.u16(100);
+      e.seg(ack | fin, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.app_recv(4096);
+      write("connection", fmt::format("direct_placement_{}_{}", start == 0 ? "predicted" : "general", tag), e.bytes);
+    }
   }
 }
 

@@ -83,6 +83,9 @@ struct driver {
   seq_number rx_seq;    // sequence number of the next byte the application reads
   std::uint32_t peer_ts = 1000, last_tsval = 0;
   std::vector<std::byte> scratch = std::vector<std::byte>(64 * 1024);
+  std::vector<std::byte> posted_buf = std::vector<std::byte>(64 * 1024); // a posted read (op 11)
+  std::size_t posted_len = 0;
+  bool posted = false;
   std::vector<std::byte> payload_buf;
   std::string why;
 
@@ -232,14 +235,30 @@ struct driver {
       SYNACK_FUZZ_CHECK(std::uint64_t{t.rcv_wnd} + conn.readable() <= std::uint64_t{cfg.recv_buffer} + (1u << 14),
                         "a window beyond the receive buffer");
       if (rx_known)
-        SYNACK_FUZZ_CHECK(rx_seq + static_cast<std::uint32_t>(conn.readable()) <= t.rcv_nxt,
+        SYNACK_FUZZ_CHECK(rx_seq + static_cast<std::uint32_t>(conn.placed() + conn.readable()) <= t.rcv_nxt,
                           "readable bytes beyond RCV.NXT");
     }
     if (s == state::closed) SYNACK_FUZZ_CHECK(!conn.next_deadline(), "a timer in CLOSED");
     if (s == state::time_wait) SYNACK_FUZZ_CHECK(conn.next_deadline().has_value(), "TIME-WAIT without its timer");
   }
 
+  /// Takes back a posted read buffer and checks what the connection placed in it.
+  void take_placed() {
+    if (!posted) return;
+    posted = false;
+    const auto n = conn.take_placed();
+    SYNACK_FUZZ_CHECK(n <= posted_len, "placed more than the posted buffer holds");
+    for (std::size_t i = 0; i < n; ++i) check_read_byte(posted_buf[i]);
+  }
+  void post(std::size_t n) {
+    take_placed();
+    posted_len = std::min(n, posted_buf.size());
+    conn.post_read(bytes_mut{posted_buf}.first(posted_len));
+    posted = true;
+  }
+
   void read(std::size_t n, bool zero_copy) {
+    take_placed(); // placed bytes come before what the receive buffer holds
     if (zero_copy) {
       auto spans = conn.readable_spans();
       std::size_t k = 0;
@@ -400,6 +419,9 @@ struct driver {
         case conn_ops::consume:
           read(in.u16(), true);
           break;
+        case conn_ops::post:
+          post(in.u16());
+          break;
         default:
           break;
       }
@@ -424,6 +446,7 @@ auto make_config(std::uint8_t b, std::uint8_t start) -> tcp::config {
   if (b & cfg_no_delack) c.delayed_ack = 0ms;
   if (b & cfg_user_timeout) c.user_timeout = 5s;
   if (start & 2) c.mss = 536;
+  if (start & 4) c.header_prediction = false;
   return c;
 }
 

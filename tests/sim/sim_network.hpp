@@ -62,6 +62,8 @@ struct host {
       }
       seg.repr.emit_header(tcp_part, seg.payload_len(), src, dst);
       ip.write_header(buf, wire::ip_protocol::tcp, src, dst, tcp_len);
+      const auto t = now.nanos();
+      digest = fnv1a(fnv1a(digest, bytes_view{buf}), std::as_bytes(std::span{&t, 1}));
       out.send(now, buf);
       return true;
     });
@@ -73,7 +75,15 @@ struct host {
     if (auto* t = std::get_if<net::ingress_tcp>(&in)) tcp.on_segment(now, t->src, t->dst, t->seg);
   }
 
+  /// A hash of every packet this host sent and when: two runs that put the same packets on the
+  /// wire at the same times have the same digest.
+  std::uint64_t digest = 0xcbf29ce484222325ull;
+
 private:
+  static auto fnv1a(std::uint64_t h, bytes_view b) -> std::uint64_t {
+    for (auto x : b) h = (h ^ static_cast<std::uint8_t>(x)) * 0x100000001b3ull;
+    return h;
+  }
   std::vector<std::byte> m_buf;
 };
 

@@ -881,4 +881,128 @@ TEST_CASE("a connection sends past 2 GiB: nothing compares against the ISS") {
   CHECK(f.conn.tcb().snd_una == una);
 }
 
+TEST_CASE("header prediction: in-order data and pure ACKs of new data take the fast path, nothing else") {
+  for (const bool on : {true, false}) {
+    CAPTURE(on);
+    tcp::config c = fixture::plain_config();
+    c.header_prediction = on;
+    fixture f{c};
+    to_established(f);
+    const auto& st = f.shared.stats;
+    const auto r1 = remote_iss + 1;
+    const auto l1 = local_iss + 1;
+    // In-order data acknowledging nothing new: predicted, delivered, acknowledged (delayed).
+    f.recv(seg{}.seq(r1).ack(l1).flags(tcp_flag::ack | tcp_flag::psh).payload("hello"));
+    CHECK(st.predicted_data == (on ? 1u : 0u));
+    CHECK(f.conn.readable() == 5);
+    f.advance(c.delayed_ack);
+    CHECK(f.poll_one().repr.ack == r1 + 5);
+    // A pure ACK of data we sent: predicted; SND.UNA moves and the send buffer empties.
+    REQUIRE(f.conn.send(as_bytes("0123456789")) == 10);
+    REQUIRE(f.poll_one().payload == "0123456789");
+    f.recv(seg{}.seq(r1 + 5).ack(l1 + 10));
+    CHECK(st.predicted_acks == (on ? 1u : 0u));
+    CHECK(f.conn.tcb().snd_una == l1 + 10);
+    CHECK(f.conn.send_queued() == 0);
+    // Not predicted: out-of-order data, a duplicate ACK, data that fills a hole.
+    const auto before = st.predicted_data + st.predicted_acks;
+    f.recv(seg{}.seq(r1 + 105).ack(l1 + 10).payload(text(100))); // out of order
+    f.recv(seg{}.seq(r1 + 5).ack(l1 + 10));                      // duplicate ACK (nothing in flight)
+    REQUIRE(f.conn.send(as_bytes("abc")) == 3);
+    (void)f.poll();
+    f.recv(seg{}.seq(r1 + 5).ack(l1 + 13).payload(text(100, 'k'))); // fills the hole
+    CHECK(st.predicted_data + st.predicted_acks == before);
+    CHECK(f.conn.readable() == 5 + 200);
+    // With the hole filled, in-order data is predicted again, also when it acknowledges new
+    // data; a FIN never is.
+    REQUIRE(f.conn.send(as_bytes("de")) == 2);
+    (void)f.poll();
+    f.recv(seg{}.seq(r1 + 205).ack(l1 + 15).payload("x"));
+    CHECK(st.predicted_data == (on ? 2u : 0u));
+    CHECK(f.conn.tcb().snd_una == l1 + 15);
+    f.recv(seg{}.seq(r1 + 206).flags(tcp_flag::fin).ack(l1 + 15));
+    CHECK(f.state() == state::close_wait);
+    CHECK(st.predicted_data == (on ? 2u : 0u));
+    std::array<std::byte, 512> buf{};
+    const auto n = f.conn.recv(buf);
+    CHECK(std::string(as_chars(bytes_view{buf}.first(n))) == "hello" + text(100, 'k') + text(100) + "x");
+  }
+}
+
+TEST_CASE("header prediction: a segment that fails PAWS or carries SACK blocks goes the general way") {
+  tcp::config c = fixture::plain_config();
+  c.timestamps = true;
+  c.sack = true;
+  fixture f{c};
+  to_listen(f);
+  f.recv(seg{}.flags(tcp_flag::syn).seq(remote_iss).mss(1460).sack_permitted().ts(1000, 0));
+  const auto synack = f.poll_one();
+  REQUIRE(synack.repr.options.timestamps);
+  const auto ecr = synack.repr.options.timestamps->tsval;
+  const auto r1 = remote_iss + 1;
+  const auto l1 = local_iss + 1;
+  f.recv(seg{}.seq(r1).ack(l1).ts(1001, ecr));
+  REQUIRE(f.state() == state::established);
+  const auto& st = f.shared.stats;
+  f.recv(seg{}.seq(r1).ack(l1).ts(1002, ecr).payload("abc"));
+  CHECK(st.predicted_data == 1);
+  // An old timestamp: PAWS drops it (general path), nothing is delivered.
+  f.recv(seg{}.seq(r1 + 3).ack(l1).ts(900, ecr).payload("def"));
+  CHECK(st.predicted_data == 1);
+  CHECK(st.paws_rejected == 1);
+  CHECK(f.conn.readable() == 3);
+  // No timestamp at all while they are in use: the general path (which accepts it).
+  f.recv(seg{}.seq(r1 + 3).ack(l1).payload("def"));
+  CHECK(st.predicted_data == 1);
+  CHECK(f.conn.readable() == 6);
+  // SACK blocks: the general path, since the scoreboard must see them.
+  REQUIRE(f.conn.send(as_bytes(std::string_view{text(3000)})) == 3000);
+  (void)f.poll();
+  f.recv(seg{}.seq(r1 + 6).ack(l1 + 1000).ts(1003, ecr).sack(l1 + 2000, l1 + 3000));
+  CHECK(st.predicted_acks == 0);
+  CHECK(f.conn.tcb().snd_una == l1 + 1000);
+  // The same without the block: predicted.
+  f.recv(seg{}.seq(r1 + 6).ack(l1 + 2000).ts(1004, ecr));
+  CHECK(st.predicted_acks == 1);
+  CHECK(f.conn.tcb().snd_una == l1 + 2000);
+}
+
+TEST_CASE("direct placement: in-order data goes straight into a posted read buffer, the rest behind it") {
+  fixture f;
+  to_established(f);
+  const auto r1 = remote_iss + 1;
+  const auto l1 = local_iss + 1;
+  std::array<std::byte, 8> posted{};
+  f.conn.post_read(posted);
+  f.recv(seg{}.seq(r1).ack(l1).payload("abcde"));
+  CHECK(f.conn.readable() == 0); // not in the receive buffer: in `posted`
+  CHECK(f.conn.tcb().rcv_nxt == r1 + 5);
+  f.recv(seg{}.seq(r1 + 5).ack(l1).payload("fghijk")); // 3 more fit, 3 go to the receive buffer
+  CHECK(f.conn.readable() == 3);
+  CHECK(f.shared.stats.direct_placed == 8);
+  REQUIRE(f.conn.take_placed() == 8);
+  CHECK(std::string(as_chars(bytes_view{posted})) == "abcdefgh");
+  // Forgotten after take_placed: what follows is queued, in order after the rest.
+  f.recv(seg{}.seq(r1 + 11).ack(l1).payload("lm"));
+  CHECK(f.conn.take_placed() == 0);
+  std::array<std::byte, 16> buf{};
+  CHECK(std::string(as_chars(bytes_view{buf}.first(f.conn.recv(buf)))) == "ijklm");
+  // The ACK covers everything, placed or queued.
+  f.advance(f.cfg.delayed_ack);
+  CHECK(f.poll_one().repr.ack == r1 + 13);
+
+  // Nothing is placed while the receive buffer holds data (it must be read first) or while
+  // out-of-order data waits for a hole.
+  f.recv(seg{}.seq(r1 + 13).ack(l1).payload("n"));
+  f.conn.post_read(posted);
+  f.recv(seg{}.seq(r1 + 14).ack(l1).payload("o"));
+  CHECK(f.conn.take_placed() == 0);
+  CHECK(f.conn.recv(buf) == 2);
+  f.conn.post_read(posted);
+  f.recv(seg{}.seq(r1 + 16).ack(l1).payload("q")); // beyond a hole
+  f.recv(seg{}.seq(r1 + 15).ack(l1).payload("p")); // fills it
+  CHECK(f.conn.take_placed() == 0);
+  CHECK(std::string(as_chars(bytes_view{buf}.first(f.conn.recv(buf)))) == "pq");
+}
+
 TEST_SUITE_END();

@@ -349,6 +349,13 @@ private:
     if (n > 0) m_tcp.touch(id);
     return n;
   }
+  void conn_post_read(tcp::conn_id id, bytes_mut buf) noexcept override {
+    if (auto* c = m_tcp.find(id)) c->post_read(buf);
+  }
+  auto conn_take_placed(tcp::conn_id id) noexcept -> std::size_t override {
+    auto* c = m_tcp.find(id);
+    return c ? c->take_placed() : 0;
+  }
   auto conn_at_eof(tcp::conn_id id) noexcept -> bool override {
     auto* c = m_tcp.find(id);
     return c && c->at_eof();
@@ -375,7 +382,10 @@ private:
       m_tcp.touch(id);
     }
   }
-  void conn_release(tcp::conn_id id) override { m_tcp.release(m_loop->now(), id); }
+  void conn_release(tcp::conn_id id) override {
+    if (auto* c = m_tcp.find(id)) (void)c->take_placed(); // no pointer into a reader's buffer outlives it
+    m_tcp.release(m_loop->now(), id);
+  }
   void conn_set_nodelay(tcp::conn_id id, bool on) override {
     if (auto* c = m_tcp.find(id)) {
       c->set_nodelay(on);

@@ -30,11 +30,19 @@ class tcp_stream;
 namespace detail {
 
 /// Awaits data: completes with the filled part of the buffer, an empty span at EOF, or an error.
+/// While it waits, its buffer is posted to the connection (direct placement: in-order data is
+/// copied straight into it, see tcp::connection::post_read); it is taken back whenever the
+/// operation wakes, leaves its slot or is destroyed. Data placed before a stop request is
+/// returned, not dropped: a stopped recv that got data completes with the data.
 class recv_op final : public socket_op {
 public:
   recv_op(stream_state& s, bytes_mut buf, std::stop_token t) noexcept
       : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s), m_buf(buf) {}
-  recv_op(recv_op&&) noexcept = default;
+  recv_op(recv_op&&) noexcept = default; // only before it starts (nothing posted yet)
+  ~recv_op() override { unpost(); }
+  recv_op(const recv_op&) = delete;
+  auto operator=(const recv_op&) -> recv_op& = delete;
+  auto operator=(recv_op&&) -> recv_op& = delete;
 
   auto await_ready() -> bool {
     if (m_state->reader) {
@@ -43,18 +51,39 @@ public:
     }
     return try_now() || stop_requested_early();
   }
-  void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->reader, h); }
+  void await_suspend(std::coroutine_handle<> h) {
+    wait_in(m_state->reader, h);
+    post();
+  }
   auto await_resume() -> result<std::span<std::byte>> {
     resumed();
-    if (canceled()) return unexpected(operation_canceled_error());
+    if (canceled()) {
+      if (m_placed > 0) return m_buf.first(m_placed);
+      return unexpected(operation_canceled_error());
+    }
     return std::move(m_result);
   }
   void on_event() override {
-    if (try_now()) finish();
+    if (try_now()) {
+      finish();
+    } else {
+      post();
+    }
   }
+  void on_leave() noexcept override { unpost(); }
   auto or_throw() && { return synack::or_throw(std::move(*this), "synack: recv"); }
 
 private:
+  void post() noexcept {
+    if (m_buf.empty() || m_posted) return;
+    m_state->service->conn_post_read(m_state->id, m_buf.subspan(m_placed));
+    m_posted = true;
+  }
+  void unpost() noexcept {
+    if (!m_posted) return;
+    m_posted = false;
+    m_placed += m_state->service->conn_take_placed(m_state->id);
+  }
   auto try_now() -> bool {
     auto& svc = *m_state->service;
     const auto id = m_state->id;
@@ -62,7 +91,8 @@ private:
       m_result = std::span<std::byte>{};
       return true;
     }
-    if (const auto n = svc.conn_recv(id, m_buf); n > 0) {
+    unpost(); // placed bytes come first, then what the receive buffer holds
+    if (const auto n = m_placed + svc.conn_recv(id, m_buf.subspan(m_placed)); n > 0) {
       m_result = m_buf.first(n);
       return true;
     }
@@ -79,6 +109,8 @@ private:
   }
   stream_state* m_state;
   bytes_mut m_buf;
+  std::size_t m_placed = 0; // bytes the connection placed in m_buf directly
+  bool m_posted = false;    // m_buf is posted to the connection
   result<std::span<std::byte>> m_result{std::span<std::byte>{}};
 };
 

@@ -73,6 +73,9 @@ struct config {
   /// time (tcp::dynamic_policies, whose controller is any_controller; TCP_CONGESTION in Linux).
   /// Ignored by policies that fix the algorithm in the type.
   congestion_kind congestion = congestion_kind::new_reno;
+  /// Header prediction (tcp/input.hpp, try_fast_path): the common in-order segment of an
+  /// ESTABLISHED connection skips the general checks. Off only to compare the two paths.
+  bool header_prediction = true;
 };
 
 /// How a connection ended, when it did not end by the normal close.
@@ -131,6 +134,9 @@ struct counters {
   std::uint64_t listen_drops = 0;     // SYNs dropped: backlog or connection limit
   std::uint64_t no_port = 0;          // segments for no connection and no listener
   std::uint64_t data_after_close = 0; // RFC 1122 §4.2.2.13: data after CLOSE, answered with RST
+  std::uint64_t predicted_acks = 0;   // header prediction hits: pure ACKs of new data (Linux TCPHPAcks)
+  std::uint64_t predicted_data = 0;   // header prediction hits: in-order data (Linux TCPHPHits)
+  std::uint64_t direct_placed = 0;    // bytes copied straight into a waiting reader's buffer
   /// How many times each of the 11 states was entered (index_of(state)).
   std::array<std::uint64_t, state_count> state_entered{};
 };
@@ -167,6 +173,9 @@ void for_each_counter(const counters& c, F&& f) {
   f("SYNs dropped (backlog or connection limit)", c.listen_drops);
   f("segments for no connection", c.no_port);
   f("resets for data after close", c.data_after_close);
+  f("predicted acknowledgments", c.predicted_acks);
+  f("predicted data segments", c.predicted_data);
+  f("bytes placed directly in a reader's buffer", c.direct_placed);
 }
 
 } // namespace synack::tcp

@@ -25,7 +25,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <utility>
 
 #include "synack/tcp/assembler.hpp"
 #include "synack/tcp/config.hpp"
@@ -266,6 +268,22 @@ public:
     }
     return n;
   }
+  /// Direct placement: the application waits to read into `out` (nothing is readable now).
+  /// In-order data that arrives while the receive buffer is empty is copied straight into
+  /// `out`, once, instead of into the receive buffer and out again; it raises
+  /// event::readable like any data. take_placed() returns how many bytes were placed (at the
+  /// front of `out`, in order, before anything recv() returns next) and forgets `out`. The
+  /// caller must call it before `out` goes away or stops being the reader's buffer.
+  void post_read(bytes_mut out) noexcept {
+    m_posted = out;
+    m_placed = 0;
+  }
+  auto take_placed() noexcept -> std::size_t {
+    m_posted = {};
+    return std::exchange(m_placed, 0);
+  }
+  /// Bytes placed in the posted buffer so far.
+  auto placed() const noexcept -> std::size_t { return m_placed; }
   /// Zero-copy read: the readable bytes (up to two spans); consume(n) drops n of them.
   auto readable_spans() const noexcept { return m_rcvbuf.readable(); }
   void consume(std::size_t n) noexcept {
@@ -588,6 +606,13 @@ private:
   void on_segment_listen(instant now, const wire::tcp_repr& seg);
   void on_segment_syn_sent(instant now, const wire::tcp_repr& seg);
   void on_segment_synchronized(instant now, const wire::tcp_repr& seg);
+  auto try_fast_path(instant now, const wire::tcp_repr& seg) -> bool;
+  void deliver_in_order(instant now, bytes_view payload);
+  /// The peer's segment size estimate (for the delayed-ACK rule) follows the largest text seen.
+  void note_segment_size(std::size_t len) noexcept {
+    m_rcv_mss = std::max<std::uint16_t>(m_rcv_mss, static_cast<std::uint16_t>(std::min<std::size_t>(len, m_cfg.mss)));
+  }
+  auto enqueue_in_order(bytes_view payload) -> std::size_t;
   auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
   void take_syn_options(const wire::tcp_repr& syn, bool we_offered);
   auto process_ack(instant now, const wire::tcp_repr& seg) -> bool;
@@ -662,6 +687,8 @@ private:
   ring_buffer m_sndbuf;
   ring_buffer m_rcvbuf;
   typename Policies::reassembly m_ooo;
+  bytes_mut m_posted{};     // a waiting reader's buffer (post_read), or empty
+  std::size_t m_placed = 0; // bytes of m_posted filled
 
   // Flags.
   bool m_fin_queued = false;   // the application closed its sending side

@@ -33,6 +33,7 @@ inline auto reset_reply_for(const wire::tcp_repr& seg) -> std::optional<wire::tc
 template <class P>
 void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
   ++m_shared->stats.in_segs;
+  if (m_state == tcp::state::established && m_cfg.header_prediction && try_fast_path(now, seg)) return;
   switch (m_state) {
     case tcp::state::closed:
       // §3.10.7.1: "An incoming segment not containing a RST causes a RST to be sent in response."
@@ -201,6 +202,61 @@ auto connection<P>::segment_acceptable(const wire::tcp_repr& seg) const -> bool 
   const auto end = m_rcv_nxt + wnd;
   if (len == 0) return wire::in_range(m_rcv_nxt, seg.seq, end);
   return wire::in_range(m_rcv_nxt, seg.seq, end) || wire::in_range(m_rcv_nxt, seg.seq + (len - 1), end);
+}
+
+/// Header prediction (V. Jacobson, "4BSD header prediction", 1990; Linux's tcp_rcv_established
+/// fast path): on an ESTABLISHED connection most segments are either the next in-order data
+/// (which may acknowledge new data too), or a pure ACK of new data, with no control bit but ACK (and
+/// PSH), no SACK blocks, a timestamp that passes PAWS, and no recovery in progress. For such a
+/// segment the steps of RFC 9293 §3.10.7.4 reduce to a few assignments: it is acceptable
+/// (SEG.SEQ = RCV.NXT and RCV.WND > 0), carries no RST or SYN, its ACK lies in SND.UNA..SND.NXT,
+/// and its text fits the receive buffer whole. Returns false, having changed nothing, for any
+/// other segment: the general path handles it. What the fast path does is exactly what the
+/// general path would do (tests/tcp compare the two segment by segment); it skips the checks.
+template <class P>
+auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> bool {
+  using wire::tcp_flag;
+  constexpr auto ack_psh = wire::tcp_flags{tcp_flag::ack} | tcp_flag::psh;
+  if (!seg.flags.has(tcp_flag::ack) || (seg.flags.bits() & ~ack_psh.bits()) != 0) return false;
+  if (seg.seq != m_rcv_nxt || m_scoreboard.in_recovery() || m_ooo_fin) return false;
+  if (m_sack_ok && !seg.options.sack_blocks().empty()) return false;
+  // RFC 7323 §5.3 R1 (PAWS) must pass; a segment without the option when timestamps are in use
+  // goes the general way (§3.2: it "SHOULD" be accepted, but it is not the common case).
+  const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
+  if (m_ts_ok && (!ts || static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0)) return false;
+  const bool data = !seg.payload.empty();
+  if (data) {
+    // In-order text (which may acknowledge new data too): it must fit whole (no trimming),
+    // with no out-of-order data to merge and a reader still there (RFC 1122 §4.2.2.13).
+    if (!(m_snd_una <= seg.ack && seg.ack <= m_snd_nxt) || rcv_wnd() == 0 ||
+        seg.payload.size() > m_rcvbuf.free_space() || !m_ooo.empty() || m_read_closed)
+      return false;
+  } else if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
+    return false; // a duplicate ACK, or one the general path must judge (RFC 5961 §5.2)
+  }
+
+  // RFC 7323 §4.3 (2): SEG.TSval >= TS.Recent was checked above.
+  if (m_ts_ok && seg.seq <= m_last_ack_sent) {
+    m_ts_recent = ts->tsval;
+    m_ts_recent_time = now;
+  }
+  // "fifth, check the ACK field" (process_ack, ESTABLISHED, without its range checks): neither
+  // kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new SEG.ACK).
+  const auto update = m_scoreboard.update(seg.ack, {}, m_snd_nxt);
+  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
+  update_send_window(seg);
+  detect_loss(now, update.is_rfc6675_duplicate());
+  m_keepalive_sent = 0;
+  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+  // "seventh, process the segment text" (process_text, in order, untrimmed, no FIN).
+  if (data) {
+    note_segment_size(seg.payload.size());
+    deliver_in_order(now, seg.payload);
+    ++m_shared->stats.predicted_data;
+  } else {
+    ++m_shared->stats.predicted_acks;
+  }
+  return true;
 }
 
 template <class P>
@@ -616,8 +672,7 @@ void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_num
       ++m_shared->stats.dup_data_in;
       m_ack_now = true;
     } else {
-      m_rcv_mss = std::max<std::uint16_t>(m_rcv_mss,
-                                          static_cast<std::uint16_t>(std::min<std::size_t>(payload.size(), m_cfg.mss)));
+      note_segment_size(payload.size());
       const auto offset = static_cast<std::size_t>(seq - m_rcv_nxt);
       const auto space = m_rcvbuf.free_space();
       if (offset >= space) {
@@ -626,21 +681,7 @@ void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_num
       } else {
         payload = payload.first(std::min(payload.size(), space - offset));
         if (offset == 0) {
-          const auto n = m_rcvbuf.enqueue(payload);
-          // Out-of-order data that is now contiguous becomes readable too.
-          std::size_t extra = 0;
-          if (!m_ooo.empty()) {
-            (void)m_ooo.add(0, n);
-            const auto total = m_ooo.remove_front();
-            extra = total > n ? total - n : 0;
-            m_rcvbuf.commit(extra);
-            // RFC 5681 §4.2: "an immediate ACK ... when the incoming segment fills in all or
-            // part of a gap in the sequence space."
-            m_ack_now = true;
-          }
-          m_rcv_nxt += static_cast<std::uint32_t>(n + extra);
-          raise(event::readable);
-          schedule_ack(now, n, true);
+          deliver_in_order(now, payload);
         } else {
           // Out of order: keep it (bounded by the buffer and the assembler's range count) and
           // send a duplicate ACK at once, with SACK blocks (RFC 5681 §4.2, RFC 2018 §4).
@@ -666,6 +707,41 @@ void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_num
     }
   }
   if (m_ooo_fin && *m_ooo_fin == m_rcv_nxt && !m_fin_received) process_fin(now);
+}
+
+/// Text at RCV.NXT, trimmed to the free space of the receive buffer: stored, acknowledged (now
+/// or delayed), made readable; out-of-order data that is now contiguous follows it.
+template <class P>
+void connection<P>::deliver_in_order(instant now, bytes_view payload) {
+  const auto n = enqueue_in_order(payload);
+  std::size_t extra = 0;
+  if (!m_ooo.empty()) {
+    (void)m_ooo.add(0, n);
+    const auto total = m_ooo.remove_front();
+    extra = total > n ? total - n : 0;
+    m_rcvbuf.commit(extra);
+    // RFC 5681 §4.2: "an immediate ACK ... when the incoming segment fills in all or part of a
+    // gap in the sequence space."
+    m_ack_now = true;
+  }
+  m_rcv_nxt += static_cast<std::uint32_t>(n + extra);
+  raise(event::readable);
+  schedule_ack(now, n, true);
+}
+
+/// Stores in-order text: straight into a waiting reader's buffer while the receive buffer is
+/// empty (direct placement, see post_read), the rest into the receive buffer. Returns the
+/// bytes stored (all of `payload`, which the caller trimmed to the free space).
+template <class P>
+auto connection<P>::enqueue_in_order(bytes_view payload) -> std::size_t {
+  std::size_t placed = 0;
+  if (m_placed < m_posted.size() && m_rcvbuf.empty() && m_ooo.empty()) {
+    placed = std::min(payload.size(), m_posted.size() - m_placed);
+    std::memcpy(m_posted.data() + m_placed, payload.data(), placed);
+    m_placed += placed;
+    m_shared->stats.direct_placed += placed;
+  }
+  return placed + m_rcvbuf.enqueue(payload.subspan(placed));
 }
 
 /// "If the FIN bit is set, signal the user "connection closing" and return any pending

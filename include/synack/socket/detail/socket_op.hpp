@@ -80,6 +80,9 @@ public:
   virtual auto conn_can_send(tcp::conn_id) noexcept -> bool = 0;
   virtual auto conn_send(tcp::conn_id, bytes_view) -> std::size_t = 0;
   virtual auto conn_recv(tcp::conn_id, bytes_mut) -> std::size_t = 0;
+  /// Direct placement (tcp::connection::post_read / take_placed).
+  virtual void conn_post_read(tcp::conn_id, bytes_mut) noexcept = 0;
+  virtual auto conn_take_placed(tcp::conn_id) noexcept -> std::size_t = 0;
   virtual auto conn_at_eof(tcp::conn_id) noexcept -> bool = 0;
   virtual auto conn_readable(tcp::conn_id) noexcept -> std::size_t = 0;
   virtual void conn_shutdown(tcp::conn_id) = 0;
@@ -144,6 +147,9 @@ protected:
   // Moved only before it starts (returned by value, moved into with_timeout).
   socket_op(socket_op&& o) noexcept : m_scheduler(o.m_scheduler), m_token(std::move(o.m_token)) {}
   virtual ~socket_op() { leave(); }
+  /// Called when the operation leaves its slot (done, stopped or abandoned); not from the
+  /// destructor, where a derived operation cleans up in its own destructor.
+  virtual void on_leave() noexcept {}
 
   /// Registers in `slot` and arranges for stop requests. Returns false (without suspending
   /// semantics) when the slot is taken by another operation.
@@ -159,6 +165,7 @@ protected:
   void finish() noexcept {
     if (!m_slot) return;
     leave();
+    on_leave();
     m_scheduler->schedule(m_node);
   }
   /// Leaves the slot without resuming (the operation is being destroyed).
@@ -182,6 +189,7 @@ private:
     if (!m_slot) return;
     m_canceled = true;
     leave();
+    on_leave();
     m_scheduler->schedule(m_node);
   }
   void leave() noexcept {
