@@ -52,12 +52,11 @@ orchestration in `benchmarks/suite.py`):
    closes; the server reads to EOF; Gbit/s = bytes / (accept .. EOF) at the receiver. "A→B" is
    the direction of the data (A is the client). synack's retransmitted segments (its TCP
    counters) per run. synack uses CUBIC (as the kernel does), its default 256 KiB buffers,
-   and tun with its default IFF_VNET_HDR offload (TSO, GRO, partial checksums; everywhere in
-   this page unless a row says "no offload"); variants: both tun directions without offload
-   (`--offload 0`), synack sending with a 4 MiB send buffer (Linux autotunes its own up to
-   `tcp_wmem`'s 4 MiB), and synack sending without offload with Receive Packet Steering of the
-   tun to CPU 1 (`--rps-cpus 2`: the kernel's receive path for what synack writes runs on the
-   kernel side's core instead of in synack's thread). The raw tun ceilings: `bench_tcp_sink`, a reader that only ACKs
+   tun with its default IFF_VNET_HDR offload (TSO, GRO, partial checksums) and af_packet with its
+   default PACKET_VNET_HDR offload (TSO and partial checksums on transmit; everywhere in this
+   page unless a row says "no offload"); variants: both tun directions and synack sending over
+   af_packet without offload (`--offload 0`), and synack sending with a 4 MiB send buffer
+   (Linux autotunes its own up to `tcp_wmem`'s 4 MiB). The raw tun ceilings: `bench_tcp_sink`, a reader that only ACKs
    (multishot read, one ACK per batch of completions, no checksum, no buffer), with and without
    offload; kernel→synack over tun is also given as a fraction of the sink.
 2. **Request/response**: one connection, 64-byte messages, the client waits for each echo
@@ -217,8 +216,9 @@ def section_bulk(res, svgdir, targets):
                if "retrans_segs" in r[s]]
     targets.append(("retransmissions in clean bulk runs", "near zero", f"{sum(allretr)} in {len(allretr)} runs",
                     sum(allretr) <= len(allretr)))
-    return ("## 1. Bulk throughput\n\nPinning: " + rows[0]["pinning"] + ". tun set-ups use the library's default, "
-            "IFF_VNET_HDR offload (TSO, GRO, partial checksums), unless they say \"no offload\". The raw ACK sinks "
+    return ("## 1. Bulk throughput\n\nPinning: " + rows[0]["pinning"] + ". tun and af_packet set-ups use the library's "
+            "default offload (tun: IFF_VNET_HDR with TSO, GRO and partial checksums; af_packet: PACKET_VNET_HDR with "
+            "TSO and partial checksums on transmit), unless they say \"no offload\". The raw ACK sinks "
             "(`bench_tcp_sink`) are the device ceilings: the kernel's TCP sending into a tun whose reader only ACKs, "
             "with and without offload; the kernel→synack tun rows are also given as a fraction of the sink of the "
             "same set-up (per round).\n\n" +

@@ -195,15 +195,14 @@ class Suite:
         tun = ["--link", "tun", "--ifname", "synack0"]
         pkt = ["--link", "af_packet", "--ifname", "pv2"]
         sink = self.tcp_sink
-        # Bulk only: tun without offload, a larger send buffer, and the raw tun ceilings (a reader
+        # Bulk only: tun (and, sending, af_packet) without offload, a larger send buffer, and the raw tun ceilings (a reader
         # that only ACKs, bench_tcp_sink) of both device set-ups. Names are what report.py keys on.
         extra = [("kernel→synack tun, no offload", "tun", [b, "synack-server", server_mode, "--offload", "0"] + tun,
                   "tun", [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
                  ("synack→kernel tun, no offload", "tun", [b, "kernel-server", server_mode], "tun",
                   [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "0"] + tun, False),
-                 ("synack→kernel tun, RPS to CPU 1, no offload", "tun", [b, "kernel-server", server_mode], "tun",
-                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "0", "--rps-cpus",
-                   "2"] + tun, False),
+                 ("synack→kernel af_packet, no offload", "p1", [b, "kernel-server", server_mode], "p2",
+                  [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--offload", "0"] + pkt, False),
                  ("synack→kernel tun, 4 MiB send buffer", "tun", [b, "kernel-server", server_mode], "tun",
                   [b, "synack-client", client_mode, "--connect", "192.0.2.1:5001", "--sndbuf", "4194304"] + tun,
                   False),

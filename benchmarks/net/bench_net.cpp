@@ -13,9 +13,9 @@
 // Link options (synack side): --link tun|af_packet, --ifname NAME, --addr A.B.C.D/N (synack),
 // --peer A.B.C.D (tun: the kernel side), --mtu N, --rx auto|multishot|plain, --rx-depth N,
 // --rx-ring N (provided buffers of a multishot read),
-// --tx-buffers N, --offload 0|1 (tun: IFF_VNET_HDR, TSO and GRO; 1 by default, as in the
-// library), --busy-poll US (loop_options::busy_poll), --rps-cpus MASK (tun: Receive Packet
-// Steering of what synack writes, to the CPUs in MASK), --qdisc-bypass,
+// --tx-buffers N, --offload 0|1 (tun: IFF_VNET_HDR, TSO and GRO; af_packet: PACKET_VNET_HDR,
+// checksum offload and TSO; 1 by default, as in the library), --busy-poll US (loop_options::busy_poll), --rps-cpus MASK
+// (tun: Receive Packet Steering of what synack writes, to the CPUs in MASK), --qdisc-bypass,
 // --cc new_reno|cubic|none, --sndbuf N, --rcvbuf N.
 //
 // Workloads:
@@ -717,6 +717,7 @@ auto with_stack(event_loop& loop, const args& a, Body&& body) -> int {
   link::af_packet_options o;
   o.interface = a.get("ifname", "veth0");
   o.qdisc_bypass = a.has("qdisc-bypass");
+  o.offload = a.num("offload", 1) != 0; // the library's default: PACKET_VNET_HDR offload on
   o.io = io_options_from(a);
   auto p = link::af_packet::open(loop, o);
   if (!p) {

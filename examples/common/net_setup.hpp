@@ -89,7 +89,9 @@ inline void add_link_options(cli& c, link_args& a) {
   c.flag("trace", "print every segment and every state change as it happens", a.trace);
   c.option("busy-poll", "US", "poll for completions this long before sleeping (0: never; trades a core for latency)",
            [&](std::string_view v) { return parse_number<unsigned>(v, a.busy_poll_us, 0, 1000000); });
-  c.flag("no-offload", "tun: no checksum or segmentation offload (IFF_VNET_HDR off): 1500-byte packets both ways",
+  c.flag("no-offload",
+         "no checksum or segmentation offload (tun: IFF_VNET_HDR off; af_packet: PACKET_VNET_HDR off): "
+         "MTU-sized packets both ways",
          a.no_offload);
 }
 
@@ -164,6 +166,7 @@ auto with_stack(synack::event_loop& loop, const link_args& a, Body&& body) -> in
   synack::link::af_packet_options o;
   o.interface = a.ifname;
   o.mac = a.mac;
+  o.offload = !a.no_offload;
   auto pkt = synack::link::af_packet::open(loop, o);
   if (!pkt) {
     fmt::print(stderr, "cannot open AF_PACKET on {}: {}\n", a.ifname, pkt.error().message());

@@ -17,7 +17,9 @@
 #      waits for the kernel's FIN; an echo both ways (synack echoes what the kernel sends).
 #   4. a kernel RST (SO_LINGER {1, 0} + close) ends synack's connection with connection_reset,
 #      while synack receives and while it sends.
-#   5. the 50 MiB case 1 and 2 over AF_PACKET (8 MiB each way).
+#   5. the 50 MiB case 1 and 2 over AF_PACKET (8 MiB each way). Sending, synack's packet socket
+#      has its default offload (PACKET_VNET_HDR): its counters must show TSO super-segments; and
+#      once more without offload.
 # Volumes scale with SYNACK_TEST_SCALE (the sanitizer build runs smaller ones).
 # Exit: 0 pass, 1 fail, 77 skipped (not root, or python3 or ss missing).
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -174,6 +176,16 @@ LINK=(--link af_packet --ifname sy0 --mac 02:00:00:00:02:02)
 run_case synack_listens afp_k2s "recv --listen 5011 --info" "send --connect 192.0.2.2:5011 --bytes $AFP --ss"
 check_options afp_k2s
 check_transfer afp_k2s 0 "$AFP"
-run_case kernel_listens afp_s2k "send --connect 192.0.2.1:5012 --bytes $AFP" "recv --listen 192.0.2.1:5012"
+run_case kernel_listens afp_s2k "send --connect 192.0.2.1:5012 --bytes $AFP --counters" "recv --listen 192.0.2.1:5012"
 check_transfer afp_s2k "$AFP" 0
+ip_out=$(itest_field "$WORK/afp_s2k.synack" '^ +ip: +([0-9]+) ip: requests sent')
+tcp_out=$(itest_field "$WORK/afp_s2k.synack" '^ +tcp: +([0-9]+) segments sent out')
+if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
+  cat "$WORK/afp_s2k.synack" >&2
+  itest_fail "afp_s2k: no TSO super-segments: $ip_out IP packets for $tcp_out TCP segments"
+fi
+itest_log "afp_s2k: offload: $ip_out IP packets carried $tcp_out TCP segments"
+run_case kernel_listens afp_s2k_plain "send --connect 192.0.2.1:5013 --bytes $AFP --no-offload" \
+  "recv --listen 192.0.2.1:5013"
+check_transfer afp_s2k_plain "$AFP" 0
 itest_log "all cases passed"

@@ -236,7 +236,8 @@ private:
     if (!meta.tcp_checksum_partial) return record(packet);
     auto copy = scratch_copy(packet);
     if (copy.empty()) return record(packet);
-    detail::complete_tcp_checksum(copy);
+    // The IPv4 packet follows the Ethernet header on an Ethernet link.
+    detail::complete_tcp_checksum(copy, detail::is_ethernet(m_inner.capabilities()) ? 14 : 0);
     record(copy);
   }
 

@@ -16,9 +16,12 @@
 //                                counted) or an ethernet_ipv4 with the IPv4 packet (a view into
 //                                `frame`, padding included: IPv4 trims by its total length).
 //                                ARP replies it owes are queued, not sent.
-//   send_ipv4(now, hop, len, fill, link)
+//   send_ipv4(now, hop, len, fill, link [, meta])
 //                                writes the Ethernet header and fill()'s IPv4 packet straight
 //                                into a link buffer (resolved), or into the waiting queue.
+//                                `meta` (a link::tx_meta: offloads) goes to link.transmit with
+//                                the frame; a queued packet is sent later without it, so the
+//                                caller asks for offloads only when lookup(hop) resolves.
 //                                Returns false only when the link refused (no buffer): try
 //                                again later. A packet dropped by a bound is counted and
 //                                reported as sent (true), as a kernel's neighbour queue does.
@@ -199,8 +202,10 @@ public:
 
   /// Sends an IPv4 packet of `len` bytes, written by fill(bytes_mut), to `next_hop` on this
   /// link. See the header comment for the return value.
-  template <frame_transmitter Link, class F>
-  auto send_ipv4(instant now, wire::ipv4_address next_hop, std::size_t len, F&& fill, Link& link) -> bool {
+  template <frame_transmitter Link, class F, class... Meta>
+  auto send_ipv4(instant now, wire::ipv4_address next_hop, std::size_t len, F&& fill, Link& link, const Meta&... meta)
+      -> bool {
+    static_assert(sizeof...(Meta) <= 1, "at most one tx_meta");
     m_now = now;
     if (next_hop.is_unspecified()) {
       ++m_counters.tx_bad_next_hop;
@@ -221,7 +226,7 @@ public:
         note_request_due(now);
       }
       e->last_used = now;
-      return send_frame(link, e->mac, wire::ethertype::ipv4, len, fill);
+      return send_frame(link, e->mac, wire::ethertype::ipv4, len, fill, meta...);
     }
     if (e == nullptr) {
       e = m_cache.insert(now, next_hop);
@@ -331,13 +336,17 @@ private:
     if (!m_request_due || t < *m_request_due) m_request_due = t;
   }
 
-  template <class Link, class F>
-  auto send_frame(Link& link, const wire::mac_address& dst, wire::ethertype type, std::size_t len, F&& fill) -> bool {
-    const bool ok = link.transmit(header_len + len, [&](bytes_mut b) {
-      wire::ethernet_frame<bytes_mut> f{b};
-      wire::ethernet_repr{m_cfg.mac, dst, type}.emit(f);
-      fill(b.subspan(header_len));
-    });
+  template <class Link, class F, class... Meta>
+  auto send_frame(Link& link, const wire::mac_address& dst, wire::ethertype type, std::size_t len, F&& fill,
+                  const Meta&... meta) -> bool {
+    const bool ok = link.transmit(
+        header_len + len,
+        [&](bytes_mut b) {
+          wire::ethernet_frame<bytes_mut> f{b};
+          wire::ethernet_repr{m_cfg.mac, dst, type}.emit(f);
+          fill(b.subspan(header_len));
+        },
+        meta...);
     ++(ok ? m_counters.tx_frames : m_counters.tx_link_busy);
     return ok;
   }

@@ -248,12 +248,21 @@ private:
         m_ip.count_no_route();
         return true; // dropped and counted, like a packet lost on the way
       }
-      ok = m_eth->send_ipv4(now, *hop, len, std::forward<Fill>(fill), m_link);
+      ok = m_eth->send_ipv4(now, *hop, len, std::forward<Fill>(fill), m_link, meta);
     } else {
       ok = m_link.transmit(len, std::forward<Fill>(fill), meta);
     }
     if (!ok) ++m_tx_refused;
     return ok;
+  }
+
+  /// The offloads a packet to `dst` may use: on an Ethernet link, none while its next hop is
+  /// unresolved (the packet waits in the ARP queue and leaves later as written, so it must be
+  /// whole; a super-segment is then dropped there, counted, and TCP resends it in segments).
+  auto offloads_to(wire::ipv4_address dst, const link::tx_meta& wanted) const noexcept -> link::tx_meta {
+    if (!m_eth || (!wanted.tcp_checksum_partial && wanted.tso_segment_size == 0)) return wanted;
+    const auto hop = m_ip.route(dst);
+    return hop && m_eth->lookup(*hop) ? wanted : link::tx_meta{};
   }
 
   // ---- once per turn
@@ -279,7 +288,7 @@ private:
     if (m_tcp.has_pending()) {
       m_tcp.poll(now, [&](wire::ipv4_address src, wire::ipv4_address dst, const tcp::tx_segment& seg) {
         const auto tcp_len = seg.repr.header_len() + seg.payload_len();
-        const link::tx_meta meta{m_tx_checksum_offload, seg.segment_size};
+        const link::tx_meta meta = offloads_to(dst, {m_tx_checksum_offload, seg.segment_size});
         const auto csum =
             meta.tcp_checksum_partial ? wire::checksum_fill::pseudo_header_only : wire::checksum_fill::full;
         return send_ip(

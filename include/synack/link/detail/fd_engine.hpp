@@ -18,9 +18,11 @@
 //   multishot read fails with EINVAL before it has delivered anything (the file does not support it) and the mode was
 //   `automatic`, the engine switches to plain reads, allocating their buffers then. After 64 consecutive read errors
 //   the engine stops reading and keeps the error (`rx_error()`): a deleted device must not spin the loop.
-// - With config::vnet_hdr (a tun with IFF_VNET_HDR), every read and write starts with a
-//   virtio_net_hdr (detail/offload.hpp): reads hand up the packet after it, with rx_meta taken
-//   from it; writes get one filled from the tx_meta passed to transmit().
+// - With config::vnet_hdr (a tun with IFF_VNET_HDR, a packet socket with PACKET_VNET_HDR),
+//   every read and write starts with a virtio_net_hdr (detail/offload.hpp): reads hand up the
+//   packet after it, with rx_meta taken from it (and from PACKET_AUXDATA on a packet socket);
+//   writes get one filled from the tx_meta passed to transmit(), its offsets counted from the
+//   start of the frame (`l3_offset`: where the IPv4 header is).
 // - Transmit: transmit(len, fill) takes a free buffer, lets `fill` write the packet into it
 //   (pads with zeros up to `tx_min_len`) and queues it; flush() prepares one IORING_OP_WRITE
 //   per queued packet. A write's completion returns its buffer to the free list. It returns
@@ -96,6 +98,8 @@ public:
     /// reads hand up the packet after it with rx_meta from it, writes fill it from tx_meta.
     /// buffer_size and rx_buffer_size include it.
     bool vnet_hdr = false;
+    /// Where the IPv4 header starts in a transmitted packet (14 after an Ethernet header).
+    std::size_t l3_offset = 0;
     device_io_options io;
   };
 
@@ -200,13 +204,12 @@ public:
     } guard{this, i};
     fill(bytes_mut{buf + prefix, len});
     guard.e = nullptr;
-    if (prefix != 0) write_vnet_hdr(buf, bytes_view{buf + prefix, len}, meta);
-    std::size_t wire_len = prefix + len;
-    if (wire_len < m_cfg.tx_min_len) {
-      std::memset(buf + wire_len, 0, m_cfg.tx_min_len - wire_len);
-      wire_len = m_cfg.tx_min_len;
+    if (prefix != 0) write_vnet_hdr(buf, bytes_view{buf + prefix, len}, meta, m_cfg.l3_offset);
+    if (len < m_cfg.tx_min_len) { // the padding belongs to the frame, after the header
+      std::memset(buf + prefix + len, 0, m_cfg.tx_min_len - len);
+      len = m_cfg.tx_min_len;
     }
-    m_tx_slots[i].len = static_cast<std::uint32_t>(wire_len);
+    m_tx_slots[i].len = static_cast<std::uint32_t>(prefix + len);
     m_pending.push_back(i); // capacity tx_buffers: never allocates
     return true;
   }
@@ -419,14 +422,17 @@ private:
     m_handler(bytes_view{data, len}, meta);
   }
 
-  /// A read(2) of a tun: the packet, after its virtio-net header if the device has one.
-  void deliver_read(std::byte* data, std::size_t res, bool truncated) noexcept {
-    if (!m_cfg.vnet_hdr) return deliver(data, res, rx_meta{}, truncated);
+  /// A read(2) of a tun, or the data of a recvmsg(2) (with `aux`, what PACKET_AUXDATA said):
+  /// the packet, after its virtio-net header if the device has one.
+  void deliver_read(std::byte* data, std::size_t res, bool truncated, const rx_meta& aux = {}) noexcept {
+    if (!m_cfg.vnet_hdr) return deliver(data, res, aux, truncated);
     if (res <= vnet_hdr_len) {
-      read_error(EBADMSG); // a device with IFF_VNET_HDR always writes the header
+      read_error(EBADMSG); // a device with IFF_VNET_HDR (PACKET_VNET_HDR) always writes the header
       return;
     }
-    deliver(data + vnet_hdr_len, res - vnet_hdr_len, read_vnet_hdr(data), truncated);
+    auto meta = read_vnet_hdr(data);
+    meta.checksum_verified = meta.checksum_verified || aux.checksum_verified;
+    deliver(data + vnet_hdr_len, res - vnet_hdr_len, meta, truncated);
   }
 
   /// Hands up what a read completion or a provided buffer holds (`res` bytes at `data`).
@@ -434,7 +440,7 @@ private:
     if (m_cfg.call == rx_call::read) {
       deliver_read(s.buffer, res, res >= m_cfg.rx_buffer_size);
     } else {
-      deliver(s.buffer, res, meta_from(CMSG_FIRSTHDR(&s.msg)), (s.msg.msg_flags & MSG_TRUNC) != 0);
+      deliver_read(s.buffer, res, (s.msg.msg_flags & MSG_TRUNC) != 0, meta_from(CMSG_FIRSTHDR(&s.msg)));
     }
   }
   void deliver_provided(std::byte* data, std::size_t res) noexcept {
@@ -448,8 +454,8 @@ private:
       return;
     }
     const unsigned len = io_uring_recvmsg_payload_length(o, static_cast<int>(res), &m_multishot_msg);
-    deliver(static_cast<std::byte*>(io_uring_recvmsg_payload(o, &m_multishot_msg)), len,
-            meta_from(io_uring_recvmsg_cmsg_firsthdr(o, &m_multishot_msg)), (o->flags & MSG_TRUNC) != 0);
+    deliver_read(static_cast<std::byte*>(io_uring_recvmsg_payload(o, &m_multishot_msg)), len,
+                 (o->flags & MSG_TRUNC) != 0, meta_from(io_uring_recvmsg_cmsg_firsthdr(o, &m_multishot_msg)));
   }
 
   /// Counts a read error; true if reading should go on.

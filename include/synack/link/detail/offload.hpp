@@ -1,7 +1,10 @@
 // synack/link/detail/offload.hpp: what the links need for checksum and segmentation offload:
-// the virtio-net header a tun device with IFF_VNET_HDR puts in front of every packet (Linux's
-// include/uapi/linux/virtio_net.h, the virtio 1.x spec §5.1.6), and completing a checksum the
-// stack left to the device (CHECKSUM_PARTIAL) where a copy must be whole (pcap files).
+// the virtio-net header a tun device with IFF_VNET_HDR, or a packet socket with
+// PACKET_VNET_HDR, puts in front of every packet (Linux's include/uapi/linux/virtio_net.h, the
+// virtio 1.x spec §5.1.6), and completing a checksum the stack left to the device
+// (CHECKSUM_PARTIAL) where a copy must be whole (pcap files). Offsets in the header count from
+// the start of what the link carries: the IPv4 header on a tun, the Ethernet header on a
+// packet socket (`l3_offset` 14).
 #pragma once
 
 #include <bit>
@@ -44,21 +47,30 @@ inline auto ipv4_tcp_offset(bytes_view packet) noexcept -> std::size_t {
   return ihl;
 }
 
-/// Writes the virtio-net header for one IPv4 packet written by the stack (`packet`, after the
-/// header's room) as `meta` asks: NEEDS_CSUM with the TCP checksum's place, and TCPV4
-/// segmentation with the segment size and the length of the headers copied into each segment.
-/// Virtio fields are little-endian (VIRTIO_F_VERSION_1; tun's default on little-endian hosts).
-inline void write_vnet_hdr(std::byte* hdr, bytes_view packet, const tx_meta& meta) noexcept {
+/// Where the TCP header of the IPv4 packet at `l3_offset` of `frame` starts, or 0 (as
+/// ipv4_tcp_offset).
+inline auto tcp_offset(bytes_view frame, std::size_t l3_offset) noexcept -> std::size_t {
+  if (frame.size() < l3_offset) return 0;
+  const std::size_t ihl = ipv4_tcp_offset(frame.subspan(l3_offset));
+  return ihl == 0 ? 0 : l3_offset + ihl;
+}
+
+/// Writes the virtio-net header for one packet written by the stack (`frame`, after the
+/// header's room; its IPv4 header at `l3_offset`) as `meta` asks: NEEDS_CSUM with the TCP
+/// checksum's place, and TCPV4 segmentation with the segment size and the length of the
+/// headers copied into each segment. Virtio fields are little-endian (VIRTIO_F_VERSION_1; the
+/// default of tun and packet sockets on little-endian hosts).
+inline void write_vnet_hdr(std::byte* hdr, bytes_view frame, const tx_meta& meta, std::size_t l3_offset = 0) noexcept {
   virtio_net_hdr h{};
-  const std::size_t l4 = meta.tcp_checksum_partial || meta.tso_segment_size != 0 ? ipv4_tcp_offset(packet) : 0;
+  const std::size_t l4 = meta.tcp_checksum_partial || meta.tso_segment_size != 0 ? tcp_offset(frame, l3_offset) : 0;
   if (l4 != 0) {
     if (meta.tcp_checksum_partial) {
       h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
       h.csum_start = static_cast<std::uint16_t>(l4);
       h.csum_offset = 16; // the TCP checksum field
     }
-    const std::size_t tcp_hlen = (static_cast<std::uint8_t>(packet[l4 + 12]) >> 4) * 4u;
-    if (meta.tso_segment_size != 0 && packet.size() > l4 + tcp_hlen + meta.tso_segment_size) {
+    const std::size_t tcp_hlen = (static_cast<std::uint8_t>(frame[l4 + 12]) >> 4) * 4u;
+    if (meta.tso_segment_size != 0 && frame.size() > l4 + tcp_hlen + meta.tso_segment_size) {
       h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
       h.gso_size = meta.tso_segment_size;
       h.hdr_len = static_cast<std::uint16_t>(l4 + tcp_hlen);
@@ -90,10 +102,10 @@ inline void complete_checksum(bytes_mut packet, std::size_t start, std::size_t o
   packet[start + offset + 1] = std::byte(sum & 0xff);
 }
 
-/// Completes the TCP checksum of an IPv4 packet the stack wrote with
-/// wire::checksum_fill::pseudo_header_only: what the device writes.
-inline void complete_tcp_checksum(bytes_mut packet) noexcept {
-  if (const std::size_t l4 = ipv4_tcp_offset(packet)) complete_checksum(packet, l4, 16);
+/// Completes the TCP checksum of an IPv4 packet (at `l3_offset` of `frame`) the stack wrote
+/// with wire::checksum_fill::pseudo_header_only: what the device writes.
+inline void complete_tcp_checksum(bytes_mut frame, std::size_t l3_offset = 0) noexcept {
+  if (const std::size_t l4 = tcp_offset(frame, l3_offset)) complete_checksum(frame, l4, 16);
 }
 
 } // namespace synack::link::detail
