@@ -21,7 +21,7 @@ done
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSYNACK_BUILD_BENCHMARKS=ON \
   -DSYNACK_BUILD_EXAMPLES=ON >/dev/null
-ninja -C "$build" bench_net bench_link bench_tcp_sink http_server
+ninja -C "$build" bench_net bench_link bench_tcp_sink bench_tcp_source http_server
 
 status=0
 python3 "$here/suite.py" --build "$build" "$@" || status=$?

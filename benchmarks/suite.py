@@ -39,6 +39,7 @@ class Suite:
         self.http_server = os.path.join(build, "examples/http_server")
         self.bench_link = os.path.join(build, "benchmarks/link/bench_link")
         self.tcp_sink = os.path.join(build, "benchmarks/link/bench_tcp_sink")
+        self.tcp_source = os.path.join(build, "benchmarks/link/bench_tcp_source")
         tag = f"sb{os.getpid()}"
         self.ns = {n: f"{tag}-{n}" for n in ("tun", "k1", "k2", "p1", "p2")}
         self.procs = []
@@ -195,8 +196,9 @@ class Suite:
         tun = ["--link", "tun", "--ifname", "synack0"]
         pkt = ["--link", "af_packet", "--ifname", "pv2"]
         sink = self.tcp_sink
-        # Bulk only: tun (and, sending, af_packet) without offload, a larger send buffer, and the raw tun ceilings (a reader
-        # that only ACKs, bench_tcp_sink) of both device set-ups. Names are what report.py keys on.
+        # Bulk only: tun (and, sending, af_packet) without offload, a larger send buffer, and the raw
+        # tun ceilings: a reader that only ACKs (bench_tcp_sink) with and without offload, a writer
+        # of bare segments (bench_tcp_source) without. Names are what report.py keys on.
         extra = [("kernel→synack tun, no offload", "tun", [b, "synack-server", server_mode, "--offload", "0"] + tun,
                   "tun", [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
                  ("synack→kernel tun, no offload", "tun", [b, "kernel-server", server_mode], "tun",
@@ -209,7 +211,9 @@ class Suite:
                  ("kernel→raw ACK sink tun", "tun", [sink, "--offload", "1"], "tun",
                   [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
                  ("kernel→raw ACK sink tun, no offload", "tun", [sink, "--offload", "0"], "tun",
-                  [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False)] if variants else []
+                  [b, "kernel-client", client_mode, "--connect", "192.0.2.2:5001"], False),
+                 ("raw TCP source→kernel tun, no offload", "tun", [b, "kernel-server", server_mode], "tun",
+                  [self.tcp_source, "--connect", "192.0.2.1:5001"], False)] if variants else []
         return [
             ("kernel→kernel veth", "k2", [b, "kernel-server", server_mode], "k1",
              [b, "kernel-client", client_mode, "--connect", "198.51.100.2:5001"], True),

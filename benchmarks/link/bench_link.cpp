@@ -478,6 +478,7 @@ auto one_run(const options& o, const std::string& link_name, const std::string& 
       link::af_packet_options a;
       a.interface = "veth0";
       a.qdisc_bypass = o.qdisc_bypass;
+      a.offload = false; // bare frames, as the raw responder reads and writes them (and as on tun)
       a.io.rx = o.rx;
       a.io.rx_depth = o.depth;
       auto dev = link::af_packet::open(loop, a);

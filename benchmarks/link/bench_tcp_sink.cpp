@@ -17,9 +17,6 @@
 // timestamps. Prints {"event":"ready"}, then one JSON line for the connection: bytes, seconds
 // (first data .. FIN), Gbit/s, packets read, ACKs written, CPU seconds. Bounded by --timeout.
 // Needs root (or CAP_NET_ADMIN): without it, says so and exits with 77.
-#include <liburing.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -32,38 +29,17 @@
 
 #include <fmt/format.h>
 
+#include "raw_tcp.hpp"
 #include "synack/io/loop.hpp"
-#include "synack/io/uring.hpp"
 #include "synack/link/detail/offload.hpp"
 #include "synack/link/tun.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
 
 using namespace synack;
+using namespace raw_tcp;
 
 namespace {
-
-auto load16(const std::byte* p) -> std::uint16_t {
-  return static_cast<std::uint16_t>(static_cast<unsigned>(p[0]) << 8 | static_cast<unsigned>(p[1]));
-}
-auto load32(const std::byte* p) -> std::uint32_t { return std::uint32_t{load16(p)} << 16 | load16(p + 2); }
-void store16(std::byte* p, std::uint16_t v) {
-  p[0] = std::byte(v >> 8);
-  p[1] = std::byte(v & 0xff);
-}
-void store32(std::byte* p, std::uint32_t v) {
-  store16(p, static_cast<std::uint16_t>(v >> 16));
-  store16(p + 2, static_cast<std::uint16_t>(v & 0xffff));
-}
-
-auto cpu_seconds() -> double {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
 
 /// Writes an IPv4 + TCP segment from the sink (192.0.2.2:port) to the kernel's `to` (address
 /// and port as received) into `out`; returns its length. SYN-ACKs carry MSS and window scale.
@@ -146,52 +122,15 @@ int main(int argc, char** argv) {
   const int fd = dev->fd();
   const std::size_t hdr = offload ? link::detail::vnet_hdr_len : 0;
 
-  // The io_uring set-up of a well-tuned raw reader: one multishot read over a ring of provided
-  // buffers (packets come in order, many per io_uring_enter), ACKs written from a pool of small
-  // buffers, one io_uring_enter per batch.
-  io_uring ring{};
-  io_uring_params p{};
-  p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
-  p.cq_entries = 4096;
-  if (io_uring_queue_init_params(512, &ring, &p) != 0) {
-    p.flags = IORING_SETUP_CQSIZE;
-    if (io_uring_queue_init_params(512, &ring, &p) != 0) return 3;
-  }
+  // One multishot read over 64 provided buffers, ACKs written from a pool (raw_tcp.hpp).
   constexpr unsigned nring = 64;
   const std::size_t buf_len = hdr + (offload ? 65535 + 64 : 2048);
-  void* m = ::mmap(nullptr, nring * sizeof(io_uring_buf), PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (m == MAP_FAILED) return 4;
-  auto* br = static_cast<io_uring_buf_ring*>(m);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<std::uintptr_t>(br);
-  reg.ring_entries = nring;
-  reg.bgid = 7;
-  if (io_uring_register_buf_ring(&ring, &reg, 0) != 0) return 4;
-  io_uring_buf_ring_init(br);
-  std::vector<std::byte> ring_mem(nring * buf_len);
-  for (unsigned i = 0; i < nring; ++i)
-    io_uring_buf_ring_add(br, ring_mem.data() + i * buf_len, static_cast<unsigned>(buf_len),
-                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(nring), static_cast<int>(i));
-  io_uring_buf_ring_advance(br, nring);
-  constexpr std::uint64_t read_tag = 1ull << 62;
+  raw_tcp::ring r;
+  if (!r.init(fd, nring, buf_len)) return 3;
   constexpr std::size_t ack_len = 128, nack = 256;
   std::vector<std::byte> ack_mem(nack * ack_len);
   std::vector<std::uint32_t> free_ack;
   for (std::uint32_t i = 0; i < nack; ++i) free_ack.push_back(i);
-  auto sqe = [&] {
-    io_uring_sqe* s = io_uring_get_sqe(&ring);
-    if (s == nullptr) {
-      io_uring_submit(&ring);
-      s = io_uring_get_sqe(&ring);
-    }
-    return s;
-  };
-  auto arm_read = [&] {
-    io_uring_sqe* s = sqe();
-    io::prep_read_multishot(s, fd, 7);
-    io_uring_sqe_set_data64(s, read_tag);
-  };
-  arm_read();
   fmt::print("{{\"event\": \"ready\"}}\n");
   std::fflush(stdout);
 
@@ -249,7 +188,7 @@ int main(int argc, char** argv) {
     std::byte* out = ack_mem.data() + a * ack_len;
     std::memset(out, 0, hdr); // our writes ask for no offload
     const auto w = build(out + hdr, ip, (static_cast<unsigned>(ip[0]) & 0x0f) * 4u, reply_seq, rcv_nxt, reply);
-    io_uring_sqe* s = sqe();
+    io_uring_sqe* s = r.sqe();
     io_uring_prep_write(s, fd, out, static_cast<unsigned>(hdr + w), io::current_position);
     io_uring_sqe_set_data64(s, a);
     ++acks;
@@ -257,23 +196,20 @@ int main(int argc, char** argv) {
   };
   while (!done && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < timeout) {
     io_uring_cqe* cqe = nullptr;
-    io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
+    io_uring_submit_and_wait_timeout(&r.uring, &cqe, 1, &ts, nullptr);
     unsigned head = 0, n = 0;
-    io_uring_for_each_cqe(&ring, head, cqe) {
+    io_uring_for_each_cqe(&r.uring, head, cqe) {
       ++n;
       const std::uint64_t ud = cqe->user_data;
       if (ud == LIBURING_UDATA_TIMEOUT) continue;
-      if (ud != read_tag) { // an ACK written
+      if (ud != raw_tcp::ring::read_tag) { // an ACK written
         free_ack.push_back(static_cast<std::uint32_t>(ud));
         continue;
       }
-      if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
-        const auto id = static_cast<unsigned short>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        std::byte* src = ring_mem.data() + id * buf_len;
+      std::size_t got = 0;
+      if (std::byte* src = r.packet(cqe, got)) {
         std::uint32_t reply_seq = 0;
-        const std::uint8_t reply = cqe->res > static_cast<int>(hdr)
-                                       ? on_packet(src + hdr, static_cast<std::size_t>(cqe->res) - hdr, reply_seq)
-                                       : 0;
+        const std::uint8_t reply = got > hdr ? on_packet(src + hdr, got - hdr, reply_seq) : 0;
         if (reply == ack) {
           // A plain ACK waits for the end of the batch: one ACK per io_uring_enter, as a
           // reader that batches its transmissions (synack) sends it.
@@ -284,18 +220,17 @@ int main(int argc, char** argv) {
           send_reply(src + hdr, reply_seq, reply);
           ack_pending = false;
         }
-        io_uring_buf_ring_add(br, src, static_cast<unsigned>(buf_len), id, io_uring_buf_ring_mask(nring), 0);
-        io_uring_buf_ring_advance(br, 1);
+        r.recycle(cqe);
       }
-      if ((cqe->flags & IORING_CQE_F_MORE) == 0) arm_read();
+      if ((cqe->flags & IORING_CQE_F_MORE) == 0) r.arm_read();
     }
-    io_uring_cq_advance(&ring, n);
+    io_uring_cq_advance(&r.uring, n);
     if (ack_pending) {
       send_reply(last_ip, iss + 1, ack);
       ack_pending = false;
     }
   }
-  io_uring_submit(&ring); // the last ACK
+  io_uring_submit(&r.uring); // the last ACK
   const double secs = std::chrono::duration<double>(last - first).count();
   fmt::print(
       "{{\"event\": \"result\", \"side\": \"raw-sink\", \"offload\": {}, \"bytes\": {}, \"seconds\": {:.6f}, "
