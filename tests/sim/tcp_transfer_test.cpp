@@ -127,7 +127,9 @@ TEST_CASE("the same seed gives the same run") {
 // Header prediction (tcp/input.hpp, try_fast_path) must be a pure shortcut: with it and without
 // it, the same seed puts the same packets on the wire at the same times, under loss too.
 TEST_CASE("header prediction changes nothing on the wire, and carries most segments of a bulk transfer") {
-  const std::uint64_t bytes = scaled(2 * 1024 * 1024, 256 * 1024);
+  // Not scaled: in a shorter transfer the handshake, slow start and the close (ACKs that
+  // acknowledge nothing new) are a larger share, and the 90 % below would not hold.
+  const std::uint64_t bytes = 2 * 1024 * 1024;
   for (const double loss : {0.0, 0.02, 0.1}) {
     for (std::uint64_t seed = 1; seed <= scaled(6, 2); ++seed) {
       CAPTURE(loss);
