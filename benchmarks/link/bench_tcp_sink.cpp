@@ -111,14 +111,8 @@ int main(int argc, char** argv) {
   }
 
   event_loop loop;
-  link::tun_options o;
-  o.name = ifname;
-  o.offload = offload;
-  auto dev = link::tun::open(loop, o);
-  if (!dev) {
-    fmt::print(stderr, "bench_tcp_sink: SKIPPED: cannot open tun: {}\n", dev.error().message());
-    return 77;
-  }
+  auto dev = open_tun(loop, "bench_tcp_sink", ifname, offload);
+  if (!dev) return 77;
   const int fd = dev->fd();
   const std::size_t hdr = offload ? link::detail::vnet_hdr_len : 0;
 

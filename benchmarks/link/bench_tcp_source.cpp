@@ -133,14 +133,8 @@ int main(int argc, char** argv) {
   }
 
   event_loop loop;
-  link::tun_options o;
-  o.name = ifname;
-  o.offload = false;
-  auto dev = link::tun::open(loop, o);
-  if (!dev) {
-    fmt::print(stderr, "bench_tcp_source: SKIPPED: cannot open tun: {}\n", dev.error().message());
-    return 77;
-  }
+  auto dev = open_tun(loop, "bench_tcp_source", ifname, false);
+  if (!dev) return 77;
   const int fd = dev->fd();
   raw_tcp::ring r;
   if (!r.init(fd, 64, 2048)) return 3;

@@ -1,6 +1,6 @@
 // benchmarks/link/raw_tcp.hpp: what the raw TCP ceilings (bench_tcp_sink, bench_tcp_source)
-// share: big-endian loads and stores, the process's CPU time, and the io_uring set-up of a
-// well-tuned raw tun program: one multishot read over a ring of provided buffers (packets
+// share: big-endian loads and stores, the process's CPU time, opening the tun, and the
+// io_uring set-up of a well-tuned raw tun program: one multishot read over a ring of provided buffers (packets
 // come in order, many per io_uring_enter), writes from a pool, one io_uring_enter per batch.
 #pragma once
 
@@ -10,9 +10,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "synack/io/loop.hpp"
 #include "synack/io/uring.hpp"
+#include "synack/link/tun.hpp"
 
 namespace raw_tcp {
 
@@ -37,6 +44,22 @@ inline auto cpu_seconds() -> double {
   ::getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// The tun device of a raw program (`prog` names it in messages): synack's link::tun::open
+/// with its default addresses (192.0.2.1 for the kernel, 192.0.2.2 for us, MTU 1500). nullopt
+/// after printing "SKIPPED" when it cannot be opened (no root: the caller exits with 77).
+inline auto open_tun(synack::event_loop& loop, const char* prog, const std::string& ifname, bool offload)
+    -> std::optional<synack::link::tun> {
+  synack::link::tun_options o;
+  o.name = ifname;
+  o.offload = offload;
+  auto dev = synack::link::tun::open(loop, o);
+  if (!dev) {
+    fmt::print(stderr, "{}: SKIPPED: cannot open tun: {}\n", prog, dev.error().message());
+    return std::nullopt;
+  }
+  return std::move(*dev);
 }
 
 /// An io_uring with one multishot read of `fd` over `nring` provided buffers of `buf_len`

@@ -34,6 +34,19 @@ SMALL=$((1 << 20))
 AFP=$(itest_scaled $((8 << 20)))
 LINK=(--link tun --ifname synack0)
 
+# check_tso NAME: synack's counters (bulk --counters) show TSO super-segments: each IP packet it
+# wrote carried many TCP segments (the kernel cut them).
+check_tso() {
+  local name=$1 s=$WORK/$1.synack ip_out tcp_out
+  ip_out=$(itest_field "$s" '^ +ip: +([0-9]+) ip: requests sent')
+  tcp_out=$(itest_field "$s" '^ +tcp: +([0-9]+) segments sent out')
+  if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
+    cat "$s" >&2
+    itest_fail "$name: no TSO super-segments: $ip_out IP packets for $tcp_out TCP segments"
+  fi
+  itest_log "$name: offload: $ip_out IP packets carried $tcp_out TCP segments"
+}
+
 # synack_listens NAME "BULK ARGS" "KPEER ARGS": synack accepts, the kernel connects.
 synack_listens() {
   local name=$1 s=$WORK/$1.synack k=$WORK/$1.kernel
@@ -131,14 +144,7 @@ run_case kernel_listens s2k "send --connect 192.0.2.1:5002 --bytes $BIG --info -
 check_options s2k
 check_transfer s2k "$BIG" 0
 itest_expect "$WORK/s2k.synack" '^closed TIME_WAIT ' "s2k: synack closed first (TIME_WAIT)"
-# TSO: each IP packet synack wrote carried many segments (the kernel cut them).
-ip_out=$(itest_field "$WORK/s2k.synack" '^ +ip: +([0-9]+) ip: requests sent')
-tcp_out=$(itest_field "$WORK/s2k.synack" '^ +tcp: +([0-9]+) segments sent out')
-if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
-  cat "$WORK/s2k.synack" >&2
-  itest_fail "s2k: no TSO super-segments: $ip_out IP packets for $tcp_out TCP segments"
-fi
-itest_log "s2k: offload: $ip_out IP packets carried $tcp_out TCP segments"
+check_tso s2k
 
 # 2b. the same without offload: bare 1500-byte packets and full checksums both ways.
 run_case synack_listens k2s_plain "recv --listen 5021 --no-offload" "send --connect 192.0.2.2:5021 --bytes $AFP"
@@ -178,13 +184,7 @@ check_options afp_k2s
 check_transfer afp_k2s 0 "$AFP"
 run_case kernel_listens afp_s2k "send --connect 192.0.2.1:5012 --bytes $AFP --counters" "recv --listen 192.0.2.1:5012"
 check_transfer afp_s2k "$AFP" 0
-ip_out=$(itest_field "$WORK/afp_s2k.synack" '^ +ip: +([0-9]+) ip: requests sent')
-tcp_out=$(itest_field "$WORK/afp_s2k.synack" '^ +tcp: +([0-9]+) segments sent out')
-if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
-  cat "$WORK/afp_s2k.synack" >&2
-  itest_fail "afp_s2k: no TSO super-segments: $ip_out IP packets for $tcp_out TCP segments"
-fi
-itest_log "afp_s2k: offload: $ip_out IP packets carried $tcp_out TCP segments"
+check_tso afp_s2k
 run_case kernel_listens afp_s2k_plain "send --connect 192.0.2.1:5013 --bytes $AFP --no-offload" \
   "recv --listen 192.0.2.1:5013"
 check_transfer afp_s2k_plain "$AFP" 0

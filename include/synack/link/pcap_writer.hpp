@@ -42,6 +42,7 @@
 #include "synack/link/detail/offload.hpp"
 #include "synack/link/link.hpp"
 #include "synack/util/expected.hpp"
+#include "synack/wire/ethernet.hpp"
 
 namespace synack::link {
 
@@ -237,7 +238,8 @@ private:
     auto copy = scratch_copy(packet);
     if (copy.empty()) return record(packet);
     // The IPv4 packet follows the Ethernet header on an Ethernet link.
-    detail::complete_tcp_checksum(copy, detail::is_ethernet(m_inner.capabilities()) ? 14 : 0);
+    constexpr std::size_t eth_hlen = wire::ethernet_frame<bytes_view>::header_len;
+    detail::complete_tcp_checksum(copy, detail::is_ethernet(m_inner.capabilities()) ? eth_hlen : 0);
     record(copy);
   }
 

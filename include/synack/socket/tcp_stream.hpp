@@ -76,7 +76,7 @@ public:
 private:
   void post() noexcept {
     if (m_buf.empty() || m_posted) return;
-    m_state->service->conn_post_read(m_state->id, m_buf.subspan(m_placed));
+    m_state->service->conn_post_read(m_state->id, m_buf); // only ever posted while m_placed is 0
     m_posted = true;
   }
   void unpost() noexcept {

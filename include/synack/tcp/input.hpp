@@ -206,13 +206,14 @@ auto connection<P>::segment_acceptable(const wire::tcp_repr& seg) const -> bool 
 
 /// Header prediction (V. Jacobson, "4BSD header prediction", 1990; Linux's tcp_rcv_established
 /// fast path): on an ESTABLISHED connection most segments are either the next in-order data
-/// (which may acknowledge new data too), or a pure ACK of new data, with no control bit but ACK (and
-/// PSH), no SACK blocks, a timestamp that passes PAWS, and no recovery in progress. For such a
-/// segment the steps of RFC 9293 §3.10.7.4 reduce to a few assignments: it is acceptable
-/// (SEG.SEQ = RCV.NXT and RCV.WND > 0), carries no RST or SYN, its ACK lies in SND.UNA..SND.NXT,
-/// and its text fits the receive buffer whole. Returns false, having changed nothing, for any
-/// other segment: the general path handles it. What the fast path does is exactly what the
-/// general path would do (tests/tcp compare the two segment by segment); it skips the checks.
+/// (which may acknowledge new data too) or a pure ACK of new data, with no control bit but ACK
+/// (and PSH), no SACK blocks, a timestamp that passes PAWS, and no recovery in progress. For
+/// such a segment the steps of RFC 9293 §3.10.7.4 reduce to a few assignments: it is acceptable
+/// (SEG.SEQ = RCV.NXT and RCV.WND > 0), carries no RST or SYN, its ACK lies in
+/// SND.UNA..SND.NXT, and its text fits the receive buffer whole. Returns false, having changed
+/// nothing, for any other segment: the general path handles it. What the fast path does is
+/// exactly what the general path would do, without the checks (tests/sim/tcp_transfer_test.cpp
+/// requires identical wire traces with and without it).
 template <class P>
 auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> bool {
   using wire::tcp_flag;
