@@ -11,7 +11,8 @@
 //   network_unreachable no route to the destination
 //   no_buffer_space     the stack's connection limit
 //   operation_canceled  a stop token fired
-//   not_connected       the operation needs an open connection (recv after abort, ...)
+//   not_connected       the operation needs an open connection (recv after abort, ...), or
+//                       the stack was destroyed before the stream or listener
 //   broken_pipe         send after our side was shut down
 //   operation_in_progress  another operation of the same kind is already waiting on this object
 //   invalid_argument    a bad argument (port 0, unspecified address)

@@ -111,7 +111,12 @@ public:
   stack(const stack&) = delete;
   auto operator=(const stack&) -> stack& = delete;
 
+  /// Streams, listeners and connect operations may outlive the stack: they are detached first,
+  /// while the connections still exist, and what waits on them completes with not_connected
+  /// through the loop's ready queue, never from inside this destructor (detail/socket_op.hpp,
+  /// docs/api.md "Lifetimes"). The peers are not told (no RST): the link stops with the stack.
   ~stack() override {
+    detach_all();
     m_hook.remove();
     m_loop->disarm(m_timer);
     m_link.stop();

@@ -6,7 +6,8 @@
 // accept() completes with an established connection and the peer's endpoint, in the order
 // the handshakes completed; at most `backlog` wait to be accepted (more SYNs are dropped and
 // the peers retry). Destroying the listener stops listening and resets the connections
-// nobody accepted.
+// nobody accepted. A listener may outlive its stack: the stack's destructor detaches it, a
+// waiting accept() completes with not_connected, and so does every later one.
 #pragma once
 
 #include <memory>
@@ -26,8 +27,7 @@ namespace detail {
 
 class accept_op final : public socket_op {
 public:
-  accept_op(listener_state& l, std::stop_token t) noexcept
-      : socket_op(l.service->get_scheduler(), std::move(t)), m_listener(&l) {}
+  accept_op(listener_state& l, std::stop_token t) noexcept : socket_op(*l.sched, std::move(t)), m_listener(&l) {}
   accept_op(accept_op&&) noexcept = default;
 
   auto await_ready() -> bool {
@@ -50,6 +50,10 @@ public:
 
 private:
   auto try_now() -> bool {
+    if (!m_listener->service) {
+      m_result = unexpected(make_error(std::errc::not_connected));
+      return true;
+    }
     auto& svc = *m_listener->service;
     auto id = svc.listener_accept(m_listener->id);
     if (!id) return false;
@@ -68,7 +72,7 @@ public:
   tcp_listener() = default;
   explicit tcp_listener(std::unique_ptr<detail::listener_state> s, std::uint16_t port) noexcept
       : m_state(std::move(s)), m_port(port) {
-    if (m_state) m_state->service->listener_attach(m_state->id, m_state.get());
+    if (m_state && m_state->service) m_state->service->listener_attach(m_state->id, m_state.get());
   }
   tcp_listener(tcp_listener&&) noexcept = default;
   auto operator=(tcp_listener&& o) noexcept -> tcp_listener& {
@@ -95,8 +99,10 @@ private:
   void reset() noexcept {
     if (!m_state) return;
     auto s = std::move(m_state);
-    s->service->listener_attach(s->id, nullptr);
-    s->service->listener_close(s->id);
+    if (auto* svc = s->service) { // else detached: the listening port went with the stack
+      svc->listener_attach(s->id, nullptr);
+      svc->listener_close(s->id);
+    }
   }
   std::unique_ptr<detail::listener_state> m_state;
   std::uint16_t m_port = 0;

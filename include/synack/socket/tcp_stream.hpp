@@ -12,7 +12,9 @@
 //
 // Destroying a tcp_stream never blocks: an open connection is closed gracefully (FIN after
 // the queued data) and finishes in the background, bounded by the TCP timers; a closed one is
-// freed at once.
+// freed at once. A stream may outlive its stack: the stack's destructor detaches it, its
+// waiting operations complete with not_connected, and every later call fails with
+// not_connected (see detail/socket_op.hpp and docs/api.md, "Lifetimes").
 #pragma once
 
 #include <memory>
@@ -37,7 +39,7 @@ namespace detail {
 class recv_op final : public socket_op {
 public:
   recv_op(stream_state& s, bytes_mut buf, std::stop_token t) noexcept
-      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s), m_buf(buf) {}
+      : socket_op(*s.sched, std::move(t)), m_state(&s), m_buf(buf) {}
   recv_op(recv_op&&) noexcept = default; // only before it starts (nothing posted yet)
   ~recv_op() override { unpost(); }
   recv_op(const recv_op&) = delete;
@@ -71,6 +73,7 @@ public:
     }
   }
   void on_leave() noexcept override { unpost(); }
+  void on_detach() noexcept override { unpost(); } // bytes already placed are returned
   auto or_throw() && { return synack::or_throw(std::move(*this), "synack: recv"); }
 
 private:
@@ -82,16 +85,23 @@ private:
   void unpost() noexcept {
     if (!m_posted) return;
     m_posted = false;
-    m_placed += m_state->service->conn_take_placed(m_state->id);
+    if (m_state->service) m_placed += m_state->service->conn_take_placed(m_state->id);
   }
   auto try_now() -> bool {
-    auto& svc = *m_state->service;
-    const auto id = m_state->id;
     if (m_buf.empty()) {
       m_result = std::span<std::byte>{};
       return true;
     }
-    unpost(); // placed bytes come first, then what the receive buffer holds
+    unpost();                // placed bytes come first, then what the receive buffer holds
+    if (!m_state->service) { // detached: what was placed before the stack went, else the end
+      if (m_placed > 0)
+        m_result = m_buf.first(m_placed);
+      else
+        m_result = unexpected(make_error(std::errc::not_connected));
+      return true;
+    }
+    auto& svc = *m_state->service;
+    const auto id = m_state->id;
     if (const auto n = m_placed + svc.conn_recv(id, m_buf.subspan(m_placed)); n > 0) {
       m_result = m_buf.first(n);
       return true;
@@ -119,7 +129,7 @@ private:
 class send_op final : public socket_op {
 public:
   send_op(stream_state& s, bytes_view data, std::stop_token t) noexcept
-      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s), m_data(data) {}
+      : socket_op(*s.sched, std::move(t)), m_state(&s), m_data(data) {}
   send_op(send_op&&) noexcept = default;
 
   auto await_ready() -> bool {
@@ -132,7 +142,7 @@ public:
   void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->writer, h); }
   auto await_resume() -> result<std::size_t> {
     resumed();
-    m_state->last_send = m_sent;
+    if (!abandoned()) m_state->last_send = m_sent; // abandoned: the stream is gone
     if (canceled()) return unexpected(operation_canceled_error());
     return std::move(m_result);
   }
@@ -143,6 +153,10 @@ public:
 
 private:
   auto try_now() -> bool {
+    if (!m_state->service) {
+      m_result = unexpected(make_error(std::errc::not_connected));
+      return true;
+    }
     auto& svc = *m_state->service;
     const auto id = m_state->id;
     if (!svc.conn_can_send(id)) {
@@ -167,8 +181,7 @@ private:
 /// our side (TIME_WAIT or CLOSED), or with the error that ended the connection.
 class close_op final : public socket_op {
 public:
-  close_op(stream_state& s, std::stop_token t) noexcept
-      : socket_op(s.service->get_scheduler(), std::move(t)), m_state(&s) {}
+  close_op(stream_state& s, std::stop_token t) noexcept : socket_op(*s.sched, std::move(t)), m_state(&s) {}
   close_op(close_op&&) noexcept = default;
 
   auto await_ready() -> bool {
@@ -176,7 +189,7 @@ public:
       m_result = unexpected(make_error(std::errc::operation_in_progress));
       return true;
     }
-    m_state->service->conn_close(m_state->id);
+    if (m_state->service) m_state->service->conn_close(m_state->id);
     return try_now() || stop_requested_early();
   }
   void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->state_waiter, h); }
@@ -192,6 +205,10 @@ public:
 
 private:
   auto try_now() -> bool {
+    if (!m_state->service) {
+      m_result = unexpected(make_error(std::errc::not_connected));
+      return true;
+    }
     auto& svc = *m_state->service;
     const auto s = svc.conn_state(m_state->id);
     if (s == tcp::state::time_wait) return true;
@@ -211,7 +228,7 @@ class tcp_stream {
 public:
   tcp_stream() = default;
   explicit tcp_stream(std::unique_ptr<detail::stream_state> s) noexcept : m_state(std::move(s)) {
-    if (m_state) m_state->service->conn_attach(m_state->id, m_state.get());
+    if (auto* svc = service()) svc->conn_attach(m_state->id, m_state.get());
   }
   tcp_stream(tcp_stream&&) noexcept = default;
   auto operator=(tcp_stream&& o) noexcept -> tcp_stream& {
@@ -223,7 +240,7 @@ public:
   }
   ~tcp_stream() { reset(); }
 
-  /// Whether this object holds a connection.
+  /// Whether this object holds a connection (also one its stack detached when it went away).
   explicit operator bool() const noexcept { return m_state != nullptr; }
 
   /// RECEIVE: waits for data; the result is the filled part of `buffer` (empty at EOF).
@@ -237,37 +254,46 @@ public:
   auto close(std::stop_token token = {}) -> detail::close_op { return {st(), std::move(token)}; }
   /// Half-close: our FIN after the queued data; we can still receive.
   auto shutdown() -> result<void> {
-    auto& svc = *st().service;
-    if (!svc.conn_can_send(m_state->id)) return unexpected(make_error(std::errc::not_connected));
-    svc.conn_shutdown(m_state->id);
+    auto* svc = st().service;
+    if (!svc || !svc->conn_can_send(m_state->id)) return unexpected(make_error(std::errc::not_connected));
+    svc->conn_shutdown(m_state->id);
     return {};
   }
   /// ABORT: RST, and the connection is gone (RFC 9293 §3.10.5).
   void abort() {
-    if (m_state) m_state->service->conn_abort(m_state->id);
+    if (auto* svc = service()) svc->conn_abort(m_state->id);
   }
 
   /// One of the 11 states.
-  auto state() const -> tcp::state { return m_state ? m_state->service->conn_state(m_state->id) : tcp::state::closed; }
+  auto state() const -> tcp::state {
+    auto* svc = service();
+    return svc ? svc->conn_state(m_state->id) : tcp::state::closed;
+  }
   auto info() const -> connection_info {
-    return m_state ? m_state->service->conn_info(m_state->id) : connection_info{};
+    auto* svc = service();
+    return svc ? svc->conn_info(m_state->id) : connection_info{};
   }
   auto local_endpoint() const -> wire::endpoint { return info().local; }
   auto remote_endpoint() const -> wire::endpoint { return info().remote; }
   /// Bytes queued by the last send(), also when it failed or was cancelled.
   auto last_send_queued() const noexcept -> std::size_t { return m_state ? m_state->last_send : 0; }
   /// Bytes that can be read without waiting.
-  auto readable() const -> std::size_t { return m_state ? m_state->service->conn_readable(m_state->id) : 0; }
+  auto readable() const -> std::size_t {
+    auto* svc = service();
+    return svc ? svc->conn_readable(m_state->id) : 0;
+  }
   /// TCP_NODELAY: turns Nagle's algorithm off (RFC 1122 §4.2.3.4).
   void set_nodelay(bool on) {
-    if (m_state) m_state->service->conn_set_nodelay(m_state->id, on);
+    if (auto* svc = service()) svc->conn_set_nodelay(m_state->id, on);
   }
   /// SO_KEEPALIVE: probe an idle connection (RFC 1122 §4.2.3.6).
   void set_keepalive(bool on) {
-    if (m_state) m_state->service->conn_set_keepalive(m_state->id, on);
+    if (auto* svc = service()) svc->conn_set_keepalive(m_state->id, on);
   }
 
 private:
+  /// The stack, or nullptr for an empty stream or one its stack detached.
+  auto service() const noexcept -> detail::stream_service* { return m_state ? m_state->service : nullptr; }
   auto st() const -> detail::stream_state& {
     if (!m_state) throw std::system_error(make_error(std::errc::not_connected), "synack: empty tcp_stream");
     return *m_state;
@@ -275,8 +301,10 @@ private:
   void reset() noexcept {
     if (!m_state) return;
     auto s = std::move(m_state);
-    s->service->conn_attach(s->id, nullptr);
-    s->service->conn_release(s->id);
+    if (auto* svc = s->service) { // else detached: its connection went with the stack
+      svc->conn_attach(s->id, nullptr);
+      svc->conn_release(s->id);
+    }
   }
   std::unique_ptr<detail::stream_state> m_state;
 };
@@ -286,24 +314,26 @@ private:
 namespace synack::detail {
 
 /// Awaits the end of an active open: a tcp_stream once the connection is established, or the
-/// error that ended the attempt. Cancelling (or destroying) it aborts the attempt.
+/// error that ended the attempt. Cancelling (or destroying) it aborts the attempt. If the
+/// stack goes first, it completes with not_connected.
 class connect_op final : public socket_op {
 public:
   connect_op(stream_service& svc, std::unique_ptr<stream_state> s, std::stop_token t) noexcept
-      : socket_op(svc.get_scheduler(), std::move(t)), m_service(&svc), m_state(std::move(s)) {}
+      : socket_op(svc.get_scheduler(), std::move(t)), m_state(std::move(s)) {}
   connect_op(stream_service& svc, std::error_code failed) noexcept
-      : socket_op(svc.get_scheduler(), {}), m_service(&svc), m_error(failed) {}
+      : socket_op(svc.get_scheduler(), {}), m_error(failed) {}
   connect_op(connect_op&&) noexcept = default;
   ~connect_op() override {
     detach_now();
-    if (m_state) {
+    if (m_state && m_state->service) {
       // Not handed to a tcp_stream: the attempt is abandoned.
+      auto& svc = *m_state->service;
       const auto id = m_state->id;
-      m_service->conn_attach(id, nullptr);
-      m_service->conn_abort(id);
-      m_service->conn_release(id);
-      m_state.reset();
+      svc.conn_attach(id, nullptr);
+      svc.conn_abort(id);
+      svc.conn_release(id);
     }
+    m_state.reset();
   }
 
   auto await_ready() -> bool {
@@ -329,12 +359,17 @@ public:
 
 private:
   auto try_now() -> bool {
-    switch (m_service->conn_state(m_state->id)) {
+    if (!m_state->service) {
+      m_error = make_error(std::errc::not_connected);
+      return true;
+    }
+    auto& svc = *m_state->service;
+    switch (svc.conn_state(m_state->id)) {
       case tcp::state::syn_sent:
       case tcp::state::syn_received:
         return false;
       case tcp::state::closed: {
-        const auto ec = m_service->conn_error(m_state->id);
+        const auto ec = svc.conn_error(m_state->id);
         m_error = ec ? ec : make_error(std::errc::connection_refused);
         return true;
       }
@@ -342,8 +377,7 @@ private:
         return true; // established (or already past it)
     }
   }
-  stream_service* m_service;
-  std::unique_ptr<stream_state> m_state;
+  std::unique_ptr<stream_state> m_state; // its service is null once the stack is gone
   std::error_code m_error;
 };
 

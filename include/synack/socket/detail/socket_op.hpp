@@ -13,6 +13,16 @@
 //
 // `stream_service` is what streams and listeners need from their stack; stack<Link, P>
 // implements it, so tcp_stream and tcp_listener are plain types, not templates over the stack.
+//
+// Lifetimes (docs/api.md, "Lifetimes"): the service keeps an intrusive list of the live
+// stream_state and listener_state objects. The stack's destructor detaches them all first,
+// while its TCP layer still exists: each state's `service` becomes null, and each operation
+// waiting on it gets on_event(), sees the detached state, completes with not_connected and is
+// put on the ready queue like any other completion. Nothing is resumed from inside the
+// destructor, so no coroutine runs inside a half-destroyed stack; when they run (the loop may
+// go on after the stack is gone), they see only detached states. Every operation, stream and
+// listener checks for a null `service` before using it, so later calls fail with
+// not_connected and the objects can be destroyed or moved after the stack (and the loop).
 #pragma once
 
 #include <coroutine>
@@ -22,6 +32,7 @@
 #include <system_error>
 
 #include "synack/core/cancellation.hpp"
+#include "synack/core/detail/intrusive_list.hpp"
 #include "synack/core/detail/stop_callback_slot.hpp"
 #include "synack/core/scheduler.hpp"
 #include "synack/tcp/connection.hpp"
@@ -97,33 +108,64 @@ public:
   virtual auto listener_accept(tcp::listener_id) -> std::optional<tcp::conn_id> = 0;
   virtual void listener_close(tcp::listener_id) = 0;
   virtual void listener_attach(tcp::listener_id, listener_state*) noexcept = 0;
+
+protected:
+  /// Detaches every live stream and listener (see the header comment). The stack calls it
+  /// first in its destructor, while the connections still exist.
+  inline void detach_all() noexcept;
+
+private:
+  friend struct stream_state;
+  friend struct listener_state;
+  intrusive_list<stream_state> m_streams;     // every stream_state of this service
+  intrusive_list<listener_state> m_listeners; // every listener_state of this service
 };
 
 /// What a tcp_stream owns: its connection and the operations waiting on it. Heap-allocated
-/// once per connection so its address is stable (the stack points at it).
-struct stream_state {
-  stream_service* service = nullptr;
+/// once per connection so its address is stable (the stack points at it). Linked into its
+/// service's list of streams while both live.
+struct stream_state : private list_node {
+  stream_service* service = nullptr; // null once detached: the stack is gone
+  scheduler* sched = nullptr;        // the stack's loop, for operations created after that
   tcp::conn_id id;
   socket_op* reader = nullptr;
   socket_op* writer = nullptr;
   socket_op* state_waiter = nullptr;
   std::size_t last_send = 0; // bytes the last send() queued, also when it failed
 
-  stream_state(stream_service& s, tcp::conn_id c) noexcept : service(&s), id(c) {}
+  stream_state(stream_service& s, tcp::conn_id c) noexcept : service(&s), sched(&s.get_scheduler()), id(c) {
+    s.m_streams.push_back(*this);
+  }
+  stream_state(const stream_state&) = delete;
+  auto operator=(const stream_state&) -> stream_state& = delete;
   ~stream_state();
   /// Called by the stack with the connection's new events.
   void notify(tcp::event_set events);
+  /// The stack is going away: forget it and complete the waiting operations (not_connected).
+  void detach() noexcept;
+
+private:
+  friend class intrusive_list<stream_state>;
 };
 
-/// What a tcp_listener owns.
-struct listener_state {
-  stream_service* service = nullptr;
+/// What a tcp_listener owns. Linked into its service's list of listeners while both live.
+struct listener_state : private list_node {
+  stream_service* service = nullptr; // null once detached: the stack is gone
+  scheduler* sched = nullptr;
   tcp::listener_id id;
   socket_op* acceptor = nullptr;
 
-  listener_state(stream_service& s, tcp::listener_id l) noexcept : service(&s), id(l) {}
+  listener_state(stream_service& s, tcp::listener_id l) noexcept : service(&s), sched(&s.get_scheduler()), id(l) {
+    s.m_listeners.push_back(*this);
+  }
+  listener_state(const listener_state&) = delete;
+  auto operator=(const listener_state&) -> listener_state& = delete;
   ~listener_state();
   void notify();
+  void detach() noexcept;
+
+private:
+  friend class intrusive_list<listener_state>;
 };
 
 /// The base of every socket operation (see the header comment).
@@ -140,7 +182,13 @@ public:
   auto get_scheduler() const noexcept -> scheduler& { return *m_scheduler; }
 
   /// Completes a suspended operation with operation_canceled (its socket is going away).
-  void abandon() noexcept { cancel(); }
+  void abandon() noexcept {
+    m_abandoned = true;
+    cancel();
+  }
+  /// Called on a waiting operation just before its socket is detached from the stack, while
+  /// the connection still exists (a recv takes back its posted buffer here); then on_event().
+  virtual void on_detach() noexcept {}
 
 protected:
   socket_op(scheduler& s, std::stop_token t) noexcept : m_scheduler(&s), m_token(std::move(t)) {}
@@ -172,6 +220,8 @@ protected:
   void detach_now() noexcept { leave(); }
   /// Whether the operation was stopped (checked in await_resume).
   auto canceled() const noexcept -> bool { return m_canceled; }
+  /// Whether its socket was destroyed while it waited: await_resume must not touch it.
+  auto abandoned() const noexcept -> bool { return m_abandoned; }
   /// Call first in await_resume: drops the stop callback.
   void resumed() noexcept { m_stop.reset(); }
   /// True when stop was requested before the operation could start.
@@ -205,6 +255,7 @@ private:
   ready_node m_node{std::coroutine_handle<>{}};
   socket_op** m_slot = nullptr;
   bool m_canceled = false;
+  bool m_abandoned = false;
 };
 
 inline void stream_state::notify(tcp::event_set events) {
@@ -222,12 +273,35 @@ inline stream_state::~stream_state() {
     if (op) op->abandon();
 }
 
+inline void stream_state::detach() noexcept {
+  unlink();
+  socket_op* const waiting[] = {reader, writer, state_waiter};
+  for (auto* op : waiting)
+    if (op) op->on_detach();
+  service = nullptr;
+  // Each operation sees the detached state, completes with not_connected and is queued on
+  // the ready queue (socket_op::finish): nothing is resumed here.
+  for (auto* op : waiting)
+    if (op) op->on_event();
+}
+
 inline void listener_state::notify() {
   if (acceptor) acceptor->on_event();
 }
 
 inline listener_state::~listener_state() {
   if (acceptor) acceptor->abandon();
+}
+
+inline void listener_state::detach() noexcept {
+  unlink();
+  service = nullptr;
+  if (acceptor) acceptor->on_event();
+}
+
+inline void stream_service::detach_all() noexcept {
+  while (listener_state* l = m_listeners.front()) l->detach();
+  while (stream_state* s = m_streams.front()) s->detach();
 }
 
 } // namespace detail
