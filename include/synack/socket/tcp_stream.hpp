@@ -92,8 +92,10 @@ private:
       m_result = std::span<std::byte>{};
       return true;
     }
-    unpost();                // placed bytes come first, then what the receive buffer holds
-    if (!m_state->service) { // detached: what was placed before the stack went, else the end
+    // Placed bytes come first, then what the receive buffer holds. Detached (the stack is
+    // gone): what was placed before it went, else not_connected.
+    unpost();
+    if (!m_state->service) {
       if (m_placed > 0)
         m_result = m_buf.first(m_placed);
       else
