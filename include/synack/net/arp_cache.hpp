@@ -50,6 +50,8 @@ struct arp_config {
   unsigned max_requests = 3;
   /// Entries in the cache.
   std::size_t max_entries = 256;
+  /// Of them, at most this many incomplete (resolving).
+  std::size_t max_incomplete = 32;
   /// Packets waiting for one next hop, and for all of them together.
   std::size_t max_queued_per_hop = 8;
   std::size_t max_queued_total = 64;
@@ -215,6 +217,13 @@ public:
 
   /// Entries evicted to make room.
   auto evictions() const noexcept -> std::uint64_t { return m_evictions; }
+  auto max_incomplete() const noexcept -> std::size_t { return std::min(m_cfg.max_incomplete, m_entries.size() - 1); }
+  auto incomplete() const noexcept -> std::size_t {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < m_entries.size(); ++i)
+      if (m_keys[i] != 0 && m_entries[i].state == arp_state::incomplete) ++n;
+    return n;
+  }
 
 private:
   auto index_of(const arp_entry& e) const noexcept -> std::size_t {

@@ -92,6 +92,8 @@ struct ethernet_counters {
   std::uint64_t arp_dropped_unresolved = 0; // waiting packets dropped when a resolution failed
   std::uint64_t arp_queue_overflows = 0;    // packets dropped by the queue bounds (oldest or new)
   std::uint64_t arp_cache_full = 0;         // packets dropped: no entry could be made
+  std::uint64_t arp_evictions = 0;
+  std::uint64_t arp_incomplete_evictions = 0;
   std::uint64_t arp_address_conflicts = 0;  // another host claimed our address (RFC 5227 §2.4)
 };
 
@@ -119,6 +121,8 @@ void for_each_counter(const ethernet_counters& c, F&& f) {
   f("arp: queued packets dropped (resolution failed)", c.arp_dropped_unresolved);
   f("arp: packets dropped (queue full)", c.arp_queue_overflows);
   f("arp: packets dropped (cache full)", c.arp_cache_full);
+  f("arp: resolved entries evicted", c.arp_evictions);
+  f("arp: incomplete entries evicted", c.arp_incomplete_evictions);
   f("arp: address conflicts", c.arp_address_conflicts);
 }
 

@@ -55,13 +55,15 @@ struct ipv4_counters {
   std::uint64_t in_truncated = 0;      // ipInTruncatedPkts
   std::uint64_t in_hdr_errors = 0;     // ipInHdrErrors: version, header length, total length
   std::uint64_t in_csum_errors = 0;    // header checksum
+  std::uint64_t in_bad_options = 0;    // malformed IP options (part of ipInHdrErrors in the MIB)
   std::uint64_t in_addr_errors = 0;    // ipInAddrErrors: not for us
   std::uint64_t in_martians = 0;       // source is ours, broadcast, multicast or unspecified
   std::uint64_t in_unknown_protos = 0; // ipInUnknownProtos
   std::uint64_t in_delivers = 0;       // ipInDelivers
   std::uint64_t reasm_reqds = 0;       // ipReasmReqds: fragments received
   std::uint64_t reasm_oks = 0;         // ipReasmOKs: datagrams reassembled
-  std::uint64_t reasm_fails = 0;       // ipReasmFails: fragments dropped (bounds, timeout, overlap)
+  std::uint64_t reasm_fails = 0;       // ipReasmFails: fragments dropped (bounds, timeout, overlap, eviction)
+  std::uint64_t reasm_evictions = 0;   // datagrams evicted to make room (count or bytes)
   std::uint64_t out_requests = 0;      // ipOutRequests
   std::uint64_t out_no_routes = 0;     // ipOutNoRoutes
   std::uint64_t tcp_in_errs = 0;       // TCP segments dropped here: bad checksum, malformed
@@ -74,6 +76,7 @@ struct ipv4_counters {
   std::uint64_t icmp_in_time_excds = 0;
   std::uint64_t icmp_out_echo_reps = 0;
   std::uint64_t icmp_out_dest_unreachs = 0;
+  std::uint64_t icmp_out_param_probs = 0;
   std::uint64_t icmp_out_rate_limited = 0;
 };
 
@@ -83,6 +86,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("ip: truncated packets", c.in_truncated);
   f("ip: bad header (version or lengths)", c.in_hdr_errors);
   f("ip: bad header checksums", c.in_csum_errors);
+  f("ip: bad options", c.in_bad_options);
   f("ip: packets not for us", c.in_addr_errors);
   f("ip: martian sources", c.in_martians);
   f("ip: unknown protocols", c.in_unknown_protos);
@@ -90,6 +94,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("ip: fragments received", c.reasm_reqds);
   f("ip: datagrams reassembled", c.reasm_oks);
   f("ip: fragments dropped", c.reasm_fails);
+  f("ip: datagrams evicted from reassembly", c.reasm_evictions);
   f("ip: requests sent", c.out_requests);
   f("ip: no route", c.out_no_routes);
   f("tcp: bad segments (malformed)", c.tcp_in_errs);
@@ -102,6 +107,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("icmp: time exceeded received", c.icmp_in_time_excds);
   f("icmp: echo replies sent", c.icmp_out_echo_reps);
   f("icmp: destination unreachable sent", c.icmp_out_dest_unreachs);
+  f("icmp: parameter problems sent", c.icmp_out_param_probs);
   f("icmp: errors not sent (rate limit)", c.icmp_out_rate_limited);
 }
 
@@ -144,8 +150,18 @@ struct ingress_unreachable {
   bytes_view original;
 };
 
+/// A datagram dropped for malformed options that we answer with ICMP parameter problem (RFC 792,
+/// RFC 1122 §3.2.2.5); write it with write_param_problem(). `pointer` is the offset of the bad
+/// octet in the original header; `original` is its header and first 8 payload bytes.
+struct ingress_param_problem {
+  wire::ipv4_address to;
+  std::uint8_t pointer = 0;
+  bytes_view original;
+};
+
 /// What receive() found: nothing to deliver (dropped and counted, or consumed), or one of these.
-using ingress = std::variant<std::monostate, ingress_tcp, ingress_echo, ingress_icmp_error, ingress_unreachable>;
+using ingress = std::variant<std::monostate, ingress_tcp, ingress_echo, ingress_icmp_error, ingress_unreachable,
+                             ingress_param_problem>;
 
 class ipv4_interface {
 public:
@@ -277,6 +293,18 @@ public:
     wire::icmpv4_packet<bytes_mut> p{out.subspan(header_len, icmp.buffer_len())};
     icmp.emit(p);
     ++m_counters.icmp_out_dest_unreachs;
+  }
+
+  /// Length of the parameter-problem message for `p`, and writes it into `out`.
+  auto param_problem_len(const ingress_param_problem& p) const noexcept -> std::size_t {
+    return header_len + wire::icmpv4_header_len + p.original.size();
+  }
+  void write_param_problem(bytes_mut out, const ingress_param_problem& p) {
+    const auto icmp = wire::icmpv4_repr::parameter_problem(p.pointer, p.original);
+    write_header(out, wire::ip_protocol::icmp, address(), p.to, icmp.buffer_len());
+    wire::icmpv4_packet<bytes_mut> m{out.subspan(header_len, icmp.buffer_len())};
+    icmp.emit(m);
+    ++m_counters.icmp_out_param_probs;
   }
 
   /// Counts a packet that could not be sent for want of a route.

@@ -126,6 +126,8 @@ public:
   /// Fragments dropped so far (bounds, overlaps, timeouts).
   auto dropped() const noexcept -> std::uint64_t { return m_dropped; }
   auto timeouts() const noexcept -> std::uint64_t { return m_timeouts; }
+  /// Datagrams evicted to make room for another (max_datagrams or max_total_bytes reached).
+  auto evictions() const noexcept -> std::uint64_t { return 0; }
   /// The earliest timeout, if any datagram is pending.
   auto next_deadline() const noexcept -> std::optional<instant> {
     std::optional<instant> d;

