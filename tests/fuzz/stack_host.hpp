@@ -187,6 +187,8 @@ struct stack_host {
       on_icmp_error(*err);
     } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
       send_ip(u->to, ip.unreachable_len(*u), [&](bytes_mut b) { ip.write_unreachable(b, *u); });
+    } else if (auto* pp = std::get_if<net::ingress_param_problem>(&in)) {
+      send_ip(pp->to, ip.param_problem_len(*pp), [&](bytes_mut b) { ip.write_param_problem(b, *pp); });
     }
   }
 
@@ -356,8 +358,9 @@ struct stack_host {
         SYNACK_FUZZ_CHECK(ipr->protocol == wire::ip_protocol::icmp, "we sent neither TCP nor ICMP");
         auto c = wire::icmpv4_repr::parse(wire::icmpv4_packet<bytes_view>{v->payload()});
         SYNACK_FUZZ_CHECK(c.has_value(), "an ICMP message we sent does not parse");
-        SYNACK_FUZZ_CHECK(c->type == wire::icmpv4_type::echo_reply || c->type == wire::icmpv4_type::dest_unreachable,
-                          "we sent an ICMP message other than echo reply or unreachable");
+        SYNACK_FUZZ_CHECK(c->type == wire::icmpv4_type::echo_reply || c->type == wire::icmpv4_type::dest_unreachable ||
+                              c->type == wire::icmpv4_type::parameter_problem,
+                          "we sent an ICMP message other than echo reply, unreachable or parameter problem");
         SYNACK_FUZZ_CHECK(!ipr->dst.is_broadcast() && !ipr->dst.is_multicast(), "ICMP to a broadcast or multicast");
       }
     }

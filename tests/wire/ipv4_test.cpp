@@ -201,7 +201,7 @@ TEST_CASE("IPv4: each inconsistency has its own error") {
 namespace {
 /// The captured data segment with `options` (a multiple of 4 bytes) inserted after its fixed
 /// header: IHL, total length and checksum rewritten.
-auto with_options(std::initializer_list<std::uint8_t> options) -> std::vector<std::byte> {
+auto with_options(const std::vector<std::uint8_t>& options) -> std::vector<std::byte> {
   auto base = ip_of(bytes_of(captures::tcp_data));
   std::vector<std::byte> v(base.begin(), base.begin() + 20);
   for (std::uint8_t b : options) v.push_back(std::byte{b});
@@ -218,7 +218,7 @@ TEST_CASE("IPv4: well-formed options are skipped by IHL, never interpreted") {
   auto base = ip_of(bytes_of(captures::tcp_data));
   // RFC 791 §3.1: one octet for EOL (0) and NOP (1); every other option is type, length
   // (counting both), data. What follows an EOL is padding.
-  const std::vector<std::pair<const char*, std::initializer_list<std::uint8_t>>> good = {
+  const std::vector<std::pair<const char*, std::vector<std::uint8_t>>> good = {
       {"NOPs and an EOL", {0x01, 0x01, 0x01, 0x00}},
       {"EOL then anything (padding)", {0x00, 0xff, 0x00, 0x05}},
       {"Router Alert (RFC 2113)", {0x94, 0x04, 0x00, 0x00}},
@@ -270,7 +270,7 @@ TEST_CASE("IPv4: a malformed option is `bad_option`, and the bad octet is found 
   // The offset is from the start of the header: what an ICMP parameter problem points at.
   struct bad_case {
     const char* name;
-    std::initializer_list<std::uint8_t> options;
+    std::vector<std::uint8_t> options;
     std::size_t octet;
   };
   const std::vector<bad_case> bad = {

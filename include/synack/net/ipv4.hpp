@@ -15,6 +15,8 @@
 // ICMP rate limit.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <variant>
@@ -131,7 +133,7 @@ struct ingress_echo {
 /// An ICMP error about a packet we sent (destination unreachable, time exceeded), with the
 /// quoted IPv4 header and the first 8 bytes of its payload (RFC 792): enough for the ports.
 struct ingress_icmp_error {
-  wire::icmpv4_type type;
+  wire::icmpv4_type type = wire::icmpv4_type::dest_unreachable;
   std::uint8_t code = 0;
   std::uint16_t next_hop_mtu = 0;  // "fragmentation needed" (RFC 1191)
   wire::ipv4_address original_src; // the quoted packet's addresses: src is us
@@ -175,26 +177,27 @@ public:
   auto tcp_mss() const noexcept -> std::uint16_t { return static_cast<std::uint16_t>(m_cfg.mtu - 40); }
 
   /// Validates an IPv4 packet and says what it carries. `csum`: skip when the device verified
-  /// the checksums (offload). Drops are counted, never reported as errors.
+  /// the TCP checksum (receive offload); the IPv4 header checksum is verified whatever `csum`
+  /// says. Drops are counted, never reported as errors.
   auto receive(instant now, bytes_view packet, wire::checksum_check csum = wire::checksum_check::verify) -> ingress {
     ++m_counters.in_receives;
     auto view = wire::ipv4_packet<bytes_view>::checked(packet);
     if (!view) return drop(view.error());
-    auto ip = wire::ipv4_repr::parse(*view, csum);
-    if (!ip) return drop(ip.error());
+    // RFC 1122 §3.2.1.2: "A host MUST verify the IP header checksum on every received datagram
+    // and silently discard every datagram that has a bad checksum." The offload flags
+    // (virtio-net DATA_VALID, TP_STATUS_CSUM_VALID) vouch for the L4 checksum only.
+    auto ip = wire::ipv4_repr::parse(*view, wire::checksum_check::verify);
+    if (!ip) {
+      if (ip.error() == wire::wire_error::bad_option) return drop_bad_options(now, *view);
+      return drop(ip.error());
+    }
     // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram that is not
     // destined for" one of its addresses (or a broadcast address it listens to).
     if (!accepts_destination(ip->dst)) {
       ++m_counters.in_addr_errors;
       return {};
     }
-    // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP
-    // source address that is invalid by the rules of this section": broadcast, multicast, one
-    // of ours, and (a)/(b) {0, ...} ("MUST NOT be sent, except as a source address as part of
-    // an initialization procedure", which we do not take part in) and (g) {127, <any>}
-    // ("MUST NOT appear outside a host"). An ICMP error must never go to such a source either.
-    if (ip->src == address() || ip->src.is_broadcast() || ip->src.is_multicast() || is_subnet_broadcast(ip->src) ||
-        (ip->src.to_u32() >> 24) == 0 || ip->src.is_loopback()) {
+    if (is_martian(ip->src)) {
       ++m_counters.in_martians;
       return {};
     }
@@ -206,6 +209,7 @@ public:
         m_counters.reasm_fails += m_reassembler.dropped() - m_reasm_dropped_seen;
         m_reasm_dropped_seen = m_reassembler.dropped();
       }
+      m_counters.reasm_evictions = m_reassembler.evictions();
       if (!whole) return {};
       ++m_counters.reasm_oks;
       payload = *whole;
@@ -317,6 +321,38 @@ private:
   auto is_subnet_broadcast(wire::ipv4_address a) const noexcept -> bool {
     return m_cfg.address.prefix_len() < 31 && a == m_cfg.address.broadcast();
   }
+  /// RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP
+  /// source address that is invalid by the rules of this section": broadcast, multicast, one of
+  /// ours, and (a)/(b) {0, ...} ("MUST NOT be sent, except as a source address as part of an
+  /// initialization procedure", which we do not take part in) and (g) {127, <any>} ("MUST NOT
+  /// appear outside a host"). An ICMP error must never go to such a source either.
+  auto is_martian(wire::ipv4_address src) const noexcept -> bool {
+    return src == address() || src.is_broadcast() || src.is_multicast() || is_subnet_broadcast(src) ||
+           (src.to_u32() >> 24) == 0 || src.is_loopback();
+  }
+
+  /// A datagram whose options are malformed (wire::find_bad_ipv4_option): RFC 792, parameter
+  /// problem: "If the gateway or host processing a datagram finds a problem with the header
+  /// parameters such that it cannot complete processing the datagram it must discard the
+  /// datagram. [...] The gateway or host may also notify the source host via the parameter
+  /// problem message", and RFC 1122 §3.2.2.5: "A host SHOULD generate Parameter Problem
+  /// messages. An incorrect option length should be indicated by the pointer field." Linux does
+  /// too. We answer only what RFC 1122 §3.2.2 allows (not to a broadcast, a martian source, a
+  /// non-initial fragment or an ICMP error message), rate-limited with the other ICMP errors.
+  auto drop_bad_options(instant now, const wire::ipv4_packet<bytes_view>& view) -> ingress {
+    ++m_counters.in_bad_options;
+    const auto octet = view.bad_option_octet();
+    if (!octet || view.dst() != address() || is_martian(view.src()) || view.fragment_offset() != 0) return {};
+    const bytes_view payload = view.payload();
+    if (view.protocol() == wire::ip_protocol::icmp && !payload.empty()) {
+      wire::icmpv4_repr kind;
+      kind.type = static_cast<wire::icmpv4_type>(std::to_integer<std::uint8_t>(payload[0]));
+      if (kind.is_error()) return {};
+    }
+    if (!allow_icmp_error(now)) return {};
+    const auto quote = std::min<std::size_t>(view.total_len(), view.header_len() + 8);
+    return ingress_param_problem{view.src(), static_cast<std::uint8_t>(*octet), view.bytes().first(quote)};
+  }
 
   auto drop(wire::wire_error e) -> ingress {
     switch (e) {
@@ -381,8 +417,13 @@ private:
         if (quoted.version() != 4 || quoted.header_len() < wire::ipv4_min_header_len ||
             quote.size() < quoted.header_len() + 4 || quoted.src() != address())
           return {};
-        ingress_icmp_error err{icmp->type,   icmp->code,   icmp->next_hop_mtu,
-                               quoted.src(), quoted.dst(), quoted.protocol()};
+        ingress_icmp_error err;
+        err.type = icmp->type;
+        err.code = icmp->code;
+        err.next_hop_mtu = icmp->next_hop_mtu;
+        err.original_src = quoted.src();
+        err.original_dst = quoted.dst();
+        err.original_protocol = quoted.protocol();
         const auto ports = quote.subspan(quoted.header_len());
         err.original_src_port = load_be<std::uint16_t>(ports.data());
         err.original_dst_port = load_be<std::uint16_t>(ports.data() + 2);

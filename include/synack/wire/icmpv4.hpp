@@ -366,7 +366,8 @@ struct fmt::formatter<synack::wire::icmpv4_repr> {
         return fmt::format_to(out, "ICMP time exceeded {} len={}",
                               r.code == 0 ? "in transit" : (r.code == 1 ? "in reassembly" : "code ?"), r.data.size());
       case icmpv4_type::parameter_problem:
-        if (r.code == 0) return fmt::format_to(out, "ICMP parameter problem pointer={} len={}", r.param_pointer(), r.data.size());
+        if (r.code == 0)
+          return fmt::format_to(out, "ICMP parameter problem pointer={} len={}", r.param_pointer(), r.data.size());
         return fmt::format_to(out, "ICMP parameter problem code={} len={}", r.code, r.data.size());
       default:
         return fmt::format_to(out, "ICMP type={} code={} len={}", static_cast<unsigned>(r.type), r.code, r.data.size());
