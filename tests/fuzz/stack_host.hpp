@@ -57,12 +57,18 @@ struct stack_host {
     net::ipv4_config c;
     c.address = wire::ipv4_cidr{addr, 24};
     c.gateway = wire::ipv4_address{192, 0, 2, 254};
+    // Small reassembly bounds: a few fragment records reach the evictions.
+    c.reassembly.max_datagrams = 4;
+    c.reassembly.max_total_bytes = 32 * 1024;
     return c;
   }
   static auto ethernet_config() -> net::ethernet_config {
     net::ethernet_config c;
     c.mac = mac;
     c.address = wire::ipv4_cidr{addr, 24};
+    // A small table: a few SYNs from on-link sources reach the evictions of incomplete entries.
+    c.arp.max_entries = 16;
+    c.arp.max_incomplete = 4;
     return c;
   }
 
@@ -298,6 +304,7 @@ struct stack_host {
     receive(packet, csum);
     step();
     check_output();
+    check_bounds();
     if (auto t = last_tcp_sent(); t && t->options.timestamps) our_tsval = t->options.timestamps->tsval;
     out.frames.clear();
   }
@@ -321,6 +328,21 @@ struct stack_host {
       if (auto t = wire::tcp_repr::parse(wire::tcp_packet<bytes_view>{v->payload()}, v->src(), v->dst())) last = *t;
     }
     return last;
+  }
+
+  /// What attacker input can grow stays within its bounds: the datagrams in reassembly and
+  /// their bytes, the ARP cache, its incomplete entries and its waiting packets.
+  void check_bounds() const {
+    const auto& r = ip.reassembler();
+    const auto& rc = ip.config().reassembly;
+    SYNACK_FUZZ_CHECK(r.pending() <= rc.max_datagrams, "more datagrams in reassembly than max_datagrams");
+    SYNACK_FUZZ_CHECK(r.bytes_held() <= rc.max_total_bytes, "reassembly holds more than max_total_bytes");
+    if (eth) {
+      const auto& c = eth->cache();
+      SYNACK_FUZZ_CHECK(c.size() <= c.capacity(), "ARP cache over its capacity");
+      SYNACK_FUZZ_CHECK(c.incomplete() <= c.max_incomplete(), "more incomplete ARP entries than max_incomplete");
+      SYNACK_FUZZ_CHECK(c.queued_total() <= c.config().max_queued_total, "more packets waiting for ARP than the pool");
+    }
   }
 
   /// Everything the host sent is well-formed: its frames parse, from our MAC; its IPv4 packets
