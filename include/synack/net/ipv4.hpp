@@ -44,7 +44,7 @@ struct ipv4_config {
   std::uint8_t ttl = 64;
   /// Answer echo requests (ping).
   bool answer_echo = true;
-  /// ICMP errors we send (protocol and port unreachable): at most this many per second
+  /// ICMP errors we send (protocol and port unreachable, parameter problem): at most this many per second
   /// (RFC 1812 §4.3.2.8 and RFC 1122 §3.2.2 ask for a limit).
   std::uint32_t icmp_error_rate = 100;
   /// Reassembly bounds (RFC 791 / RFC 815); see net/reassembly.hpp.
@@ -335,10 +335,11 @@ private:
   /// problem: "If the gateway or host processing a datagram finds a problem with the header
   /// parameters such that it cannot complete processing the datagram it must discard the
   /// datagram. [...] The gateway or host may also notify the source host via the parameter
-  /// problem message", and RFC 1122 §3.2.2.5: "A host SHOULD generate Parameter Problem
-  /// messages. An incorrect option length should be indicated by the pointer field." Linux does
-  /// too. We answer only what RFC 1122 §3.2.2 allows (not to a broadcast, a martian source, a
-  /// non-initial fragment or an ICMP error message), rate-limited with the other ICMP errors.
+  /// problem message. [...] The pointer identifies the octet of the original datagram's header
+  /// where the error was detected (it may be in the middle of an option)"; RFC 1122 §3.2.2.5:
+  /// "A host SHOULD generate Parameter Problem messages." Linux does too. We answer only what
+  /// RFC 1122 §3.2.2 allows (not to a broadcast, a martian source, a non-initial fragment or an
+  /// ICMP error message), rate-limited with the other ICMP errors.
   auto drop_bad_options(instant now, const wire::ipv4_packet<bytes_view>& view) -> ingress {
     ++m_counters.in_bad_options;
     const auto octet = view.bad_option_octet();
