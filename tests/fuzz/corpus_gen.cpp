@@ -4,6 +4,7 @@
 //                                     to each layer, and packets of a simulated conversation
 //                                     (two synack hosts, a bulk transfer with loss: SACK,
 //                                     timestamps, window scaling, retransmissions, the close);
+//                                     ipv4 also gets headers with options, good and malformed;
 //   stack_rx                          conversations with stack_host (stack_host.hpp) in the
 //                                     format of fuzz_stack_rx.cpp, numbers taken from the host;
 //   connection                        conversations in the format of connection_ops.hpp.
@@ -89,6 +90,32 @@ void captures() {
   capture("cap_lo_echo_reply", cap::lo_echo_reply);
 }
 
+/// IPv4 headers with options (RFC 791 §3.1), well-formed and malformed, around the captured
+/// data segment: seeds for the option walker (fuzz_ipv4).
+void ip_options() {
+  const bytes_view base =
+      bytes_view{reinterpret_cast<const std::byte*>(cap::tcp_data), sizeof cap::tcp_data}.subspan(14);
+  const std::vector<std::pair<std::string, std::vector<std::uint8_t>>> options = {
+      {"opt_nop_eol", {0x01, 0x01, 0x01, 0x00}},
+      {"opt_record_route", {0x07, 0x07, 0x04, 0, 0, 0, 0, 0x00}},
+      {"opt_timestamp", {0x44, 0x0c, 0x05, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}},
+      {"opt_router_alert", {0x94, 0x04, 0x00, 0x00}},
+      {"opt_bad_len0", {0x99, 0x00, 0x00, 0x00}},
+      {"opt_bad_past_end", {0x01, 0x99, 0x05, 0x00}},
+      {"opt_bad_rr_pointer", {0x07, 0x07, 0x03, 0, 0, 0, 0, 0x00}},
+  };
+  for (const auto& [name, o] : options) {
+    std::vector<std::byte> v(base.begin(), base.begin() + 20);
+    for (auto b : o) v.push_back(std::byte{b});
+    v.insert(v.end(), base.begin() + 20, base.end());
+    wire::ipv4_packet<bytes_mut> p{bytes_mut{v}};
+    p.set_header_len(20 + o.size());
+    p.set_total_len(static_cast<std::uint16_t>(v.size()));
+    p.fill_checksum();
+    write("ipv4", name, bytes_view{v});
+  }
+}
+
 /// Two synack hosts over a lossy simulated wire: a 40 KB transfer each way and the close.
 /// Every distinct kind of segment (by flags, options and whether it carries data) is kept
 /// once, the first few of each.
@@ -147,6 +174,8 @@ struct rx_input {
   stack_host host;
   std::vector<std::uint8_t> bytes;
 
+  wire::ipv4_address src = stack_host::peer_addr; // of the packets ip_packet() builds
+
   explicit rx_input(std::uint8_t m) : mode(m), host((m & 1) != 0) { bytes.push_back(m); }
   auto csum() const { return (mode & 2) != 0 ? wire::checksum_check::verify : wire::checksum_check::skip; }
 
@@ -179,7 +208,7 @@ struct rx_input {
     }
     (void)total_payload;
     wire::ipv4_repr ipr;
-    ipr.src = stack_host::peer_addr;
+    ipr.src = src;
     ipr.dst = stack_host::addr;
     ipr.protocol = proto;
     ipr.payload_len = payload.size();
@@ -192,6 +221,20 @@ struct rx_input {
     std::copy(payload.begin(), payload.end(), b.begin() + static_cast<std::ptrdiff_t>(l2 + 20));
     return b;
   }
+  /// `packet` (built by ip_packet or peer_packet) with IPv4 `options` inserted after the fixed
+  /// header; lengths and the header checksum rewritten (the TCP checksum does not cover them).
+  auto with_options(std::vector<std::byte> packet, std::initializer_list<std::uint8_t> options) const
+      -> std::vector<std::byte> {
+    const std::size_t l3 = host.ethernet ? 14 : 0;
+    std::vector<std::byte> o;
+    for (auto b : options) o.push_back(std::byte{b});
+    packet.insert(packet.begin() + static_cast<std::ptrdiff_t>(l3 + 20), o.begin(), o.end());
+    wire::ipv4_packet<bytes_mut> p{bytes_mut{packet}.subspan(l3)};
+    p.set_header_len(20 + o.size());
+    p.set_total_len(static_cast<std::uint16_t>(packet.size() - l3));
+    p.fill_checksum();
+    return packet;
+  }
   auto echo_request(std::size_t len) const -> std::vector<std::byte> {
     std::vector<std::byte> icmp(8 + len, std::byte{0x61});
     auto req = wire::icmpv4_repr::echo_request(0x1234, 1, bytes_view{icmp}.subspan(8));
@@ -202,9 +245,10 @@ struct rx_input {
 };
 
 void stack_rx() {
-  for (int m = 0; m < 4; ++m) {
+  for (int m = 0; m < 8; ++m) {
     const auto mode = static_cast<std::uint8_t>(m);
-    const auto tag = fmt::format("{}_{}", mode & 1 ? "eth" : "ip", mode & 2 ? "csum" : "offload");
+    const auto tag =
+        fmt::format("{}_{}{}", mode & 1 ? "eth" : "ip", mode & 2 ? "csum" : "offload", mode & 4 ? "_ipcsum" : "");
     using wire::tcp_flag;
     {
       // The peer ACKs our data, sends data in order, and closes; we close too.
@@ -270,6 +314,57 @@ void stack_rx() {
         in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{icmp}));
       }
       write("stack_rx", "icmp_errors_" + tag, in.bytes);
+    }
+    {
+      // IPv4 options: well-formed ones on a data segment (delivered), malformed ones on the next
+      // segment and on a ping (dropped, answered with a parameter problem, RFC 792).
+      rx_input in{mode};
+      auto seg = in.host.peer_ack(tcp_flag::psh);
+      std::vector<std::byte> data(100, std::byte{'p'});
+      seg.payload = bytes_view{data};
+      in.record(0, in.with_options(in.host.peer_packet(seg), {0x07, 0x07, 0x04, 0, 0, 0, 0, 0x01, 0x94, 0x04, 0, 0}));
+      in.host.peer_nxt += 100;
+      in.record(0, in.with_options(in.host.peer_packet(in.host.peer_ack()), {0x01, 0x99, 0x00, 0x00}));
+      const auto ping = in.echo_request(56);
+      in.record(0, in.with_options(in.ip_packet(wire::ip_protocol::icmp, bytes_view{ping}),
+                                   {0x44, 0x08, 0x04, 0x00, 0, 0, 0, 0}));
+      write("stack_rx", "ip_options_" + tag, in.bytes);
+    }
+    {
+      // Forged first fragments from other sources fill reassembly (max_datagrams is 4 in
+      // stack_host) and are evicted; then a real fragmented ping reassembles.
+      rx_input in{mode};
+      std::vector<std::byte> junk(64, std::byte{0x5a});
+      for (std::uint8_t n = 0; n < 6; ++n) {
+        in.src = wire::ipv4_address{198, 51, 100, static_cast<std::uint8_t>(10 + n)};
+        in.record(0,
+                  in.ip_packet(wire::ip_protocol::udp, bytes_view{junk}, static_cast<std::uint16_t>(100 + n), true, 0));
+      }
+      in.src = stack_host::peer_addr;
+      const auto big = in.echo_request(1000);
+      in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{big}.first(512), 9, true, 0));
+      in.record(0, in.ip_packet(wire::ip_protocol::icmp, bytes_view{big}.subspan(512), 9, false, 512));
+      write("stack_rx", "fragment_flood_" + tag, in.bytes);
+    }
+    {
+      // SYNs from forged on-link sources: each SYN-ACK needs an ARP resolution on Ethernet
+      // (max_incomplete is 4 in stack_host: the oldest incomplete entries are evicted), then
+      // the connection goes on.
+      rx_input in{mode};
+      for (std::uint8_t n = 0; n < 8; ++n) {
+        in.src = wire::ipv4_address{192, 0, 2, static_cast<std::uint8_t>(100 + n)};
+        auto syn = in.host.peer_header(tcp_flag::syn);
+        syn.src_port = static_cast<std::uint16_t>(50000 + n);
+        syn.seq = wire::seq_number{1000u * n};
+        syn.options.mss = 1460;
+        std::vector<std::byte> tcp(syn.buffer_len());
+        wire::tcp_packet<bytes_mut> t{bytes_mut{tcp}};
+        syn.emit(t, in.src, stack_host::addr);
+        in.record(0, in.ip_packet(wire::ip_protocol::tcp, bytes_view{tcp}));
+      }
+      in.src = stack_host::peer_addr;
+      in.segment(1, {});
+      write("stack_rx", "syn_flood_" + tag, in.bytes);
     }
     {
       // Nothing arrives for a while: our data is retransmitted (RTO), then the ACK.
@@ -413,6 +508,7 @@ int main(int argc, char** argv) {
   root = argv[1];
   captures();
   simulated_conversation();
+  ip_options();
   stack_rx();
   connection();
   std::printf("fuzz_corpus_gen: %zu files in %s\n", written, root.c_str());

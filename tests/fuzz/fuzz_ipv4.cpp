@@ -1,7 +1,9 @@
 // Fuzz target: IPv4 headers (wire/ipv4.hpp), address / CIDR / endpoint text, and the tracer's
 // summary of an IP packet. Properties: no crash or sanitizer report; the checks run in the
-// documented order (a view that parses passed check_len); an accepted header re-emits (20
-// bytes, no options) to a packet that parses, checksum verified, to the same values.
+// documented order (a view that parses passed check_len); the option walker stays inside the
+// options and agrees with parse (a header with a malformed option is `bad_option` whatever the
+// checksum check, and an accepted one has none); an accepted header re-emits (20 bytes, no
+// options) to a packet that parses, checksum verified, to the same values.
 #include <algorithm>
 #include <string_view>
 #include <vector>
@@ -29,7 +31,16 @@ SYNACK_FUZZ_TARGET(ipv4) {
     (void)p->verify_checksum();
     SYNACK_FUZZ_CHECK(p->payload().size() == std::size_t{p->total_len()} - p->header_len(), "payload length");
     SYNACK_FUZZ_CHECK(p->payload().data() + p->payload().size() <= b.data() + size, "payload past the buffer");
+    if (const auto bad = p->bad_option_octet()) {
+      SYNACK_FUZZ_CHECK(*bad >= 20 && *bad < p->header_len(), "the bad option octet is outside the options");
+      SYNACK_FUZZ_CHECK(!r && r.error() == wire_error::bad_option, "a malformed option was not bad_option");
+      SYNACK_FUZZ_CHECK(!verified, "a malformed option was accepted with the checksum verified");
+    }
   }
+  if (r) SYNACK_FUZZ_CHECK(!p->bad_option_octet(), "accepted with a malformed option");
+  // The walker alone on any bytes: stays inside them.
+  if (const auto at = find_bad_ipv4_option(b.first(std::min<std::size_t>(size, 40))))
+    SYNACK_FUZZ_CHECK(*at < std::min<std::size_t>(size, 40), "the walker pointed past the options");
   if (r) {
     SYNACK_FUZZ_CHECK(std::size_t{r->fragment_offset} + r->payload_len + 20 <= ipv4_max_total_len, "ping of death");
     std::vector<std::byte> out(r->buffer_len());

@@ -57,12 +57,18 @@ struct stack_host {
     net::ipv4_config c;
     c.address = wire::ipv4_cidr{addr, 24};
     c.gateway = wire::ipv4_address{192, 0, 2, 254};
+    // Small reassembly bounds: a few fragment records reach the evictions.
+    c.reassembly.max_datagrams = 4;
+    c.reassembly.max_total_bytes = 32 * 1024;
     return c;
   }
   static auto ethernet_config() -> net::ethernet_config {
     net::ethernet_config c;
     c.mac = mac;
     c.address = wire::ipv4_cidr{addr, 24};
+    // A small table: a few SYNs from on-link sources reach the evictions of incomplete entries.
+    c.arp.max_entries = 16;
+    c.arp.max_incomplete = 4;
     return c;
   }
 
@@ -187,6 +193,8 @@ struct stack_host {
       on_icmp_error(*err);
     } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
       send_ip(u->to, ip.unreachable_len(*u), [&](bytes_mut b) { ip.write_unreachable(b, *u); });
+    } else if (auto* pp = std::get_if<net::ingress_param_problem>(&in)) {
+      send_ip(pp->to, ip.param_problem_len(*pp), [&](bytes_mut b) { ip.write_param_problem(b, *pp); });
     }
   }
 
@@ -296,6 +304,7 @@ struct stack_host {
     receive(packet, csum);
     step();
     check_output();
+    check_bounds();
     if (auto t = last_tcp_sent(); t && t->options.timestamps) our_tsval = t->options.timestamps->tsval;
     out.frames.clear();
   }
@@ -319,6 +328,21 @@ struct stack_host {
       if (auto t = wire::tcp_repr::parse(wire::tcp_packet<bytes_view>{v->payload()}, v->src(), v->dst())) last = *t;
     }
     return last;
+  }
+
+  /// What attacker input can grow stays within its bounds: the datagrams in reassembly and
+  /// their bytes, the ARP cache, its incomplete entries and its waiting packets.
+  void check_bounds() const {
+    const auto& r = ip.reassembler();
+    const auto& rc = ip.config().reassembly;
+    SYNACK_FUZZ_CHECK(r.pending() <= rc.max_datagrams, "more datagrams in reassembly than max_datagrams");
+    SYNACK_FUZZ_CHECK(r.bytes_held() <= rc.max_total_bytes, "reassembly holds more than max_total_bytes");
+    if (eth) {
+      const auto& c = eth->cache();
+      SYNACK_FUZZ_CHECK(c.size() <= c.capacity(), "ARP cache over its capacity");
+      SYNACK_FUZZ_CHECK(c.incomplete() <= c.max_incomplete(), "more incomplete ARP entries than max_incomplete");
+      SYNACK_FUZZ_CHECK(c.queued_total() <= c.config().max_queued_total, "more packets waiting for ARP than the pool");
+    }
   }
 
   /// Everything the host sent is well-formed: its frames parse, from our MAC; its IPv4 packets
@@ -356,8 +380,9 @@ struct stack_host {
         SYNACK_FUZZ_CHECK(ipr->protocol == wire::ip_protocol::icmp, "we sent neither TCP nor ICMP");
         auto c = wire::icmpv4_repr::parse(wire::icmpv4_packet<bytes_view>{v->payload()});
         SYNACK_FUZZ_CHECK(c.has_value(), "an ICMP message we sent does not parse");
-        SYNACK_FUZZ_CHECK(c->type == wire::icmpv4_type::echo_reply || c->type == wire::icmpv4_type::dest_unreachable,
-                          "we sent an ICMP message other than echo reply or unreachable");
+        SYNACK_FUZZ_CHECK(c->type == wire::icmpv4_type::echo_reply || c->type == wire::icmpv4_type::dest_unreachable ||
+                              c->type == wire::icmpv4_type::parameter_problem,
+                          "we sent an ICMP message other than echo reply, unreachable or parameter problem");
         SYNACK_FUZZ_CHECK(!ipr->dst.is_broadcast() && !ipr->dst.is_multicast(), "ICMP to a broadcast or multicast");
       }
     }

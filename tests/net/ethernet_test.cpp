@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -258,9 +259,10 @@ TEST_CASE("queue bounds: the oldest packet of a hop makes room; a full pool drop
   CHECK(tags == std::vector<unsigned>{3, 4, 5, 10});
 }
 
-TEST_CASE("cache bounds: the least recently used resolved entry is evicted; incomplete ones are not") {
+TEST_CASE("cache bounds: a full cache evicts the LRU resolved entry; past max_incomplete, the LRU incomplete one") {
   auto cfg = config();
   cfg.arp.max_entries = 3;
+  cfg.arp.max_incomplete = 1;
   ethernet_interface eth(cfg);
   capture_link link;
   auto ip = [](std::uint8_t n) { return ipv4_address{192, 0, 2, n}; };
@@ -280,13 +282,104 @@ TEST_CASE("cache bounds: the least recently used resolved entry is evicted; inco
   CHECK_FALSE(eth.lookup(ip(12)));
   CHECK(eth.lookup(ip(10)));
   CHECK(eth.cache().evictions() == 1);
-  // Two more unresolved hosts: one evicts .10, then .11; then every entry is incomplete.
+  CHECK(eth.counters().arp_evictions == 1);
+  CHECK(eth.cache().incomplete() == 1);
+  // More unresolved hosts: max_incomplete is reached, so each evicts the previous incomplete
+  // entry (and its waiting packet) instead of a resolved one.
   eth.send_ipv4(at(5), ip(21), 20, packet_of(3), link);
   eth.send_ipv4(at(6), ip(22), 20, packet_of(4), link);
   CHECK(eth.cache().size() == 3);
+  CHECK(eth.cache().incomplete() == 1);
+  CHECK(eth.lookup(ip(10)));
+  CHECK(eth.lookup(ip(11)));
+  CHECK(eth.cache().find(ip(20)) == nullptr);
+  CHECK(eth.cache().find(ip(21)) == nullptr);
+  CHECK(eth.cache().find(ip(22)) != nullptr);
+  CHECK(eth.counters().arp_incomplete_evictions == 2);
+  CHECK(eth.counters().arp_dropped_unresolved == 2);
   CHECK(eth.counters().arp_cache_full == 0);
-  CHECK(eth.send_ipv4(at(7), ip(23), 20, packet_of(5), link));
-  CHECK(eth.counters().arp_cache_full == 1);
+  // The last one still resolves and sends its packet.
+  eth.receive(at(7), reply(mac(22), ip(22), our_mac, our_ip));
+  eth.poll(at(7), link);
+  auto out = link.take();
+  REQUIRE_FALSE(out.empty());
+  CHECK(parse(out.back()).eth.dst == mac(22));
+  CHECK(tag_of(out.back()) == 4);
+  // max_incomplete is clamped below max_entries: a resolved entry always keeps a place.
+  auto all = config();
+  all.arp.max_entries = 4;
+  all.arp.max_incomplete = 100;
+  arp_cache cache(all.arp);
+  CHECK(cache.max_incomplete() == 3);
+}
+
+TEST_CASE("attack: a flood of incomplete entries neither evicts the gateway in use nor blocks new resolutions") {
+  // SYNs from 100,000 forged on-link sources on a /16: the stack must resolve each SYN-ACK's
+  // next hop, so each one makes an incomplete entry. Before, incomplete entries could not be
+  // evicted: the table filled with them, the gateway entry (the only resolved one) was evicted
+  // as least recently used, and could not come back (arp: packets dropped (cache full)).
+  auto cfg = config();
+  cfg.address = wire::ipv4_cidr{our_ip, 16};
+  ethernet_interface eth(cfg);
+  capture_link link;
+  link.free = std::numeric_limits<std::size_t>::max();
+  const ipv4_address gateway = peer_ip;
+  const mac_address gateway_mac = peer_mac;
+  // The gateway resolves, and carries our traffic.
+  eth.send_ipv4(at(0), gateway, 40, packet_of(1), link);
+  eth.receive(at(0), reply(gateway_mac, gateway, our_mac, our_ip));
+  eth.poll(at(0), link);
+  link.take();
+  REQUIRE(eth.lookup(gateway) == gateway_mac);
+
+  constexpr std::uint32_t flood = 100000;
+  std::size_t max_incomplete = 0, max_queued = 0;
+  std::uint64_t gateway_sent = 0, gateway_direct = 0, gateway_requests = 0;
+  const ipv4_address newcomer{192, 0, 1, 1}; // outside the forged range
+  const mac_address newcomer_mac{0x02, 0, 0, 0, 9, 9};
+  bool newcomer_reached = false;
+  for (std::uint32_t i = 0; i < flood; ++i) {
+    const auto now = at(static_cast<std::int64_t>(i / 2)); // 2000 forged sources a second: 50 s
+    // A forged on-link source in 192.0.0.0/16 (never ours, the gateway's, or a broadcast).
+    const std::uint32_t host = 256 * 3 + i % (65536 - 1024);
+    const ipv4_address forged{192, 0, static_cast<std::uint8_t>(host >> 8), static_cast<std::uint8_t>(host)};
+    eth.send_ipv4(now, forged, 40, packet_of(2), link); // the SYN-ACK
+    if (i % 100 == 0) {
+      ++gateway_sent;
+      const auto before = link.frames.size();
+      eth.send_ipv4(now, gateway, 40, packet_of(3), link);
+      if (link.frames.size() == before + 1 && parse(link.frames.back()).eth.dst == gateway_mac &&
+          tag_of(link.frames.back()) == 3)
+        ++gateway_direct;
+    }
+    if (i == flood / 2) eth.send_ipv4(now, newcomer, 40, packet_of(4), link); // a real on-link host
+    if (i == flood / 2 + 1) eth.receive(now, reply(newcomer_mac, newcomer, our_mac, our_ip));
+    eth.poll(now, link);
+    for (const auto& fr : link.take()) {
+      const auto p = parse(fr);
+      if (p.arp && p.arp->target_ip == gateway) ++gateway_requests;
+      if (!p.arp && p.eth.dst == newcomer_mac && tag_of(fr) == 4) newcomer_reached = true;
+    }
+    max_incomplete = std::max(max_incomplete, eth.cache().incomplete());
+    max_queued = std::max(max_queued, eth.cache().queued_total());
+  }
+  const auto& c = eth.counters();
+  MESSAGE("flood of " << flood << " forged on-link next hops over 50 s: " << gateway_direct << "/" << gateway_sent
+                      << " packets to the gateway sent at once, " << gateway_requests
+                      << " ARP requests for the gateway; incomplete entries at most " << max_incomplete << " (bound "
+                      << eth.cache().max_incomplete() << "), queued packets at most " << max_queued << " (bound "
+                      << cfg.arp.max_queued_total << "); " << c.arp_incomplete_evictions << " incomplete evicted, "
+                      << c.arp_evictions << " resolved evicted, " << c.arp_cache_full << " dropped (cache full)");
+  CHECK(gateway_direct == gateway_sent);
+  CHECK(gateway_requests == 0);
+  CHECK(eth.lookup(gateway) == gateway_mac);
+  CHECK(max_incomplete <= cfg.arp.max_incomplete);
+  CHECK(max_queued <= cfg.arp.max_queued_total);
+  CHECK(c.arp_cache_full == 0);
+  CHECK(c.arp_evictions == 0);
+  CHECK(c.arp_incomplete_evictions > 0);
+  CHECK(newcomer_reached);
+  CHECK(eth.cache().size() <= cfg.arp.max_entries);
 }
 
 TEST_CASE("gratuitous ARP at start: RFC 5227 announcements, 2 s apart") {
@@ -489,7 +582,7 @@ TEST_CASE("counters print like netstat -s") {
   ethernet_interface eth(config());
   eth.receive(at(0), request(peer_mac, peer_ip, our_ip));
   const auto lines = counter_lines(eth.counters());
-  CHECK(lines.size() == 23);
+  CHECK(lines.size() == 25);
   CHECK(lines.front() == "ethernet: frames received: 1");
   CHECK(std::find(lines.begin(), lines.end(), "arp: requests received: 1") != lines.end());
 }

@@ -176,9 +176,21 @@ TEST_CASE("every drop reason is counted, and only it") {
     auto b = good;
     b[10] = b[10] ^ std::byte{0x01};
     expect_drop(f, b, {"ip: bad header checksums"});
-    // With checksum offload the device vouched for it: accepted.
+  }
+  SUBCASE("bad header checksum under receive offload (RFC 1122 §3.2.1.2, a MUST)") {
+    // The device vouched for the TCP checksum only (rx_meta::checksum_verified): the IPv4
+    // header checksum is still verified, and a bad one is dropped and counted.
+    auto b = good;
+    b[10] = b[10] ^ std::byte{0x01};
+    const auto before = f.ip.counters();
+    CHECK(std::holds_alternative<std::monostate>(f.receive(b, wire::checksum_check::skip)));
+    CHECK(changed(before, f.ip.counters()) ==
+          std::vector<std::string>{"ip: total packets received", "ip: bad header checksums"});
+    // The TCP checksum is what the device vouched for: a bad one passes under offload.
+    auto t = tcp_packet();
+    t[20 + 16] = t[20 + 16] ^ std::byte{0x80};
     iface g;
-    CHECK(std::holds_alternative<net::ingress_tcp>(g.receive(b, wire::checksum_check::skip)));
+    CHECK(std::holds_alternative<net::ingress_tcp>(g.receive(t, wire::checksum_check::skip)));
   }
   SUBCASE("not for us") {
     expect_drop(f, tcp_packet(peer, ipv4_address{192, 0, 2, 77}), {"ip: packets not for us"});
@@ -213,6 +225,140 @@ TEST_CASE("every drop reason is counted, and only it") {
     CHECK(f.ip.reassembler().pending() == 0);
   }
   CHECK(f.ip.counters().in_delivers == 0);
+}
+
+namespace {
+
+/// `b` (a packet with a 20-byte header) with `options` inserted after the fixed header: IHL,
+/// total length and header checksum rewritten.
+auto with_options(const packet_bytes& b, const std::vector<std::uint8_t>& options) -> packet_bytes {
+  packet_bytes v(b.begin(), b.begin() + 20);
+  for (std::uint8_t o : options) v.push_back(std::byte{o});
+  v.insert(v.end(), b.begin() + 20, b.end());
+  wire::ipv4_packet<bytes_mut> p{bytes_mut{v}};
+  p.set_header_len(20 + options.size());
+  p.set_total_len(static_cast<std::uint16_t>(v.size()));
+  refill(v);
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("IPv4 options: well-formed ones are skipped and the datagram delivered (RFC 1122 §3.2.1.8)") {
+  const auto data = pattern(100);
+  const auto plain = tcp_packet(peer, us, bytes_view{data});
+  for (const auto& options : std::vector<std::vector<std::uint8_t>>{
+           {0x01, 0x01, 0x01, 0x00},                         // NOPs, EOL
+           {0x00, 0xff, 0x00, 0x05},                         // EOL, then padding
+           {0x07, 0x07, 0x04, 0, 0, 0, 0, 0x00},             // record route
+           {0x44, 0x0c, 0x05, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}, // timestamp (with addresses)
+           {0x94, 0x04, 0x00, 0x00},                         // Router Alert (RFC 2113)
+           {0x99, 0x02, 0x99, 0x02},                         // unknown kinds, valid lengths
+       }) {
+    iface f;
+    const auto b = with_options(plain, options);
+    CAPTURE(b.size());
+    auto in = f.receive(b);
+    auto* t = std::get_if<net::ingress_tcp>(&in);
+    REQUIRE(t);
+    CHECK(std::equal(t->seg.payload.begin(), t->seg.payload.end(), data.begin(), data.end()));
+    CHECK(f.ip.counters().in_bad_options == 0);
+  }
+}
+
+TEST_CASE("IPv4 options: a malformed one drops the datagram, counted, answered by a parameter problem (RFC 792)") {
+  auto cfg = iface::config();
+  cfg.icmp_error_rate = 3;
+  iface f{cfg};
+  const auto data = pattern(100);
+  const auto plain = tcp_packet(peer, us, bytes_view{data});
+  struct bad_case {
+    std::vector<std::uint8_t> options;
+    std::uint8_t pointer; // the bad octet, from the start of the header
+  };
+  for (const auto& [options, pointer] : std::vector<bad_case>{
+           {{0x99, 0x00, 0x00, 0x00}, 21},             // length 0
+           {{0x01, 0x99, 0x01, 0x00}, 22},             // length 1
+           {{0x99, 0x05, 0x00, 0x00}, 21},             // runs past the header
+           {{0x01, 0x01, 0x01, 0x07}, 23},             // no room for the length octet
+           {{0x07, 0x07, 0x03, 0, 0, 0, 0, 0x00}, 22}, // record route, pointer below 4
+           {{0x44, 0x08, 0x04, 0x00, 0, 0, 0, 0}, 22}, // timestamp, pointer below 5
+       }) {
+    f.now += 1s; // a fresh rate-limit window each time
+    const auto b = with_options(plain, options);
+    CAPTURE(static_cast<unsigned>(pointer));
+    const auto before = f.ip.counters();
+    auto in = f.receive(b);
+    // The data never reaches TCP.
+    CHECK_FALSE(std::holds_alternative<net::ingress_tcp>(in));
+    CHECK(changed(before, f.ip.counters()) ==
+          std::vector<std::string>{"ip: total packets received", "ip: bad options"});
+    auto* pp = std::get_if<net::ingress_param_problem>(&in);
+    REQUIRE(pp);
+    CHECK(pp->to == peer);
+    CHECK(pp->pointer == pointer);
+    // RFC 792: "Internet Header + 64 bits of Original Data Datagram".
+    const auto hlen = 20 + options.size();
+    CHECK(std::equal(pp->original.begin(), pp->original.end(), b.begin(),
+                     b.begin() + static_cast<std::ptrdiff_t>(hlen + 8)));
+    // Write the message and parse it back: type 12, code 0, the pointer, checksums right.
+    packet_bytes out(f.ip.param_problem_len(*pp));
+    f.ip.write_param_problem(bytes_mut{out}, *pp);
+    auto ip = wire::ipv4_packet<bytes_view>::checked(bytes_view{out});
+    REQUIRE(ip);
+    auto ipr = wire::ipv4_repr::parse(*ip);
+    REQUIRE(ipr);
+    CHECK(ipr->src == us);
+    CHECK(ipr->dst == peer);
+    CHECK(ipr->protocol == ip_protocol::icmp);
+    auto icmp = wire::icmpv4_packet<bytes_view>::checked(ip->payload());
+    REQUIRE(icmp);
+    auto ir = wire::icmpv4_repr::parse(*icmp);
+    REQUIRE(ir);
+    CHECK(ir->type == wire::icmpv4_type::parameter_problem);
+    CHECK(ir->code == 0);
+    CHECK(ir->param_pointer() == pointer);
+    CHECK(std::equal(ir->data.begin(), ir->data.end(), pp->original.begin(), pp->original.end()));
+  }
+  CHECK(f.ip.counters().in_bad_options == 6);
+  CHECK(f.ip.counters().icmp_out_param_probs == 6);
+  CHECK(f.ip.counters().in_delivers == 0);
+
+  const auto bad = with_options(plain, {0x99, 0x00, 0x00, 0x00});
+  SUBCASE("rate-limited with the other ICMP errors") {
+    f.now += 1s;
+    for (int i = 0; i < 3; ++i) CHECK(std::holds_alternative<net::ingress_param_problem>(f.receive(bad)));
+    CHECK(std::holds_alternative<std::monostate>(f.receive(bad)));
+    CHECK(std::holds_alternative<std::monostate>(f.receive(ip_packet(header(peer, us, gre), bytes_view{data}))));
+    CHECK(f.ip.counters().icmp_out_rate_limited == 2);
+    CHECK(f.ip.counters().in_bad_options == 10);
+  }
+  SUBCASE("never answered (RFC 1122 §3.2.2): to a broadcast, a martian source, a non-initial fragment, an ICMP error") {
+    f.now += 1s;
+    const auto to_broadcast = with_options(tcp_packet(peer, ipv4_address{192, 0, 2, 255}), {0x99, 0x00, 0x00, 0x00});
+    const auto from_martian = with_options(tcp_packet(ipv4_address{224, 0, 0, 9}, us), {0x99, 0x00, 0x00, 0x00});
+    auto frag_header = header(peer, us, ip_protocol::tcp);
+    frag_header.fragment_offset = 8;
+    const auto fragment = with_options(ip_packet(frag_header, bytes_view{data}), {0x99, 0x00, 0x00, 0x00});
+    const auto unreachable =
+        wire::icmpv4_repr::dest_unreachable(wire::icmpv4_unreachable::port, bytes_view{plain}.first(28));
+    packet_bytes body(unreachable.buffer_len());
+    wire::icmpv4_packet<bytes_mut> up{bytes_mut{body}};
+    unreachable.emit(up);
+    const auto icmp_error =
+        with_options(ip_packet(header(peer, us, ip_protocol::icmp), bytes_view{body}), {0x99, 0x00, 0x00, 0x00});
+    const auto to_other = with_options(tcp_packet(peer, ipv4_address{192, 0, 2, 77}), {0x99, 0x00, 0x00, 0x00});
+    for (const auto* b : {&to_broadcast, &from_martian, &fragment, &icmp_error, &to_other}) {
+      CHECK(std::holds_alternative<std::monostate>(f.receive(*b)));
+    }
+    CHECK(f.ip.counters().in_bad_options == 11);
+    CHECK(f.ip.counters().icmp_out_rate_limited == 0);
+    CHECK(f.ip.reassembler().pending() == 0);
+    // An echo request with bad options is answered with a parameter problem, not an echo reply.
+    const auto echo = with_options(ip_packet(header(peer, us, ip_protocol::icmp), echo_bytes(1, 2, bytes_view{data})),
+                                   {0x01, 0x44, 0x00, 0x00});
+    CHECK(std::holds_alternative<net::ingress_param_problem>(f.receive(echo)));
+  }
 }
 
 TEST_CASE("unknown protocol: protocol unreachable, UDP: port unreachable; rate-limited; never for broadcasts") {
@@ -490,7 +636,7 @@ TEST_CASE("duplicate fragments are fine; overlapping ones drop the datagram") {
 }
 
 TEST_CASE("reassembly bounds: datagrams, bytes, ranges, size and timeout are held and counted") {
-  SUBCASE("at most max_datagrams in reassembly; a new one beyond is dropped, old ones stay") {
+  SUBCASE("at most max_datagrams in reassembly; a new one evicts the oldest, counted") {
     auto cfg = iface::config();
     cfg.reassembly.max_datagrams = 4;
     iface f{cfg};
@@ -498,32 +644,43 @@ TEST_CASE("reassembly bounds: datagrams, bytes, ranges, size and timeout are hel
     for (std::uint16_t id = 1; id <= 5; ++id) ds.emplace_back(id);
     for (auto& d : ds) (void)f.receive(d.split(1000)[0]);
     CHECK(f.ip.reassembler().pending() == 4);
-    CHECK(f.ip.counters().reasm_fails == 1);
-    // The first four still complete.
-    for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(f.ip.reassembler().evictions() == 1);
+    CHECK(f.ip.counters().reasm_evictions == 1);
+    CHECK(f.ip.counters().reasm_fails == 1); // the evicted datagram's one fragment
+    // The newest four complete; the first was evicted and cannot.
+    for (std::size_t k = 1; k < 5; ++k) {
       auto frags = ds[k].split(1000);
       (void)f.receive(frags[1]);
       (void)f.receive(frags[2]);
       CHECK(ds[k].matches(f.receive(frags[3])));
     }
     CHECK(f.ip.counters().reasm_oks == 4);
+    CHECK(f.ip.reassembler().pending() == 0);
   }
-  SUBCASE("max_total_bytes over all datagrams") {
+  SUBCASE("max_total_bytes over all datagrams: the oldest make room, counted") {
     auto cfg = iface::config();
     cfg.reassembly.max_total_bytes = 5000;
     iface f{cfg};
     echo_datagram a{1}, b{2};
     (void)f.receive(a.split(1000)[2]); // buffer grows to 3000 bytes (offset 2000 + 1000)
     CHECK(f.ip.reassembler().bytes_held() == 3000);
-    (void)f.receive(b.split(1000)[3]); // would need 3008 more: over the bound, dropped
-    CHECK(f.ip.reassembler().bytes_held() <= 5000);
+    (void)f.receive(b.split(1000)[3]); // needs 3008 more: over the bound, `a` is evicted
+    CHECK(f.ip.reassembler().bytes_held() == 3008);
     CHECK(f.ip.reassembler().pending() == 1);
-    CHECK(f.ip.counters().reasm_fails >= 1);
-    auto fa = a.split(1000);
-    (void)f.receive(fa[0]);
-    (void)f.receive(fa[1]);
-    CHECK(a.matches(f.receive(fa[3])));
+    CHECK(f.ip.counters().reasm_evictions == 1);
+    auto fb = b.split(1000);
+    (void)f.receive(fb[0]);
+    (void)f.receive(fb[1]);
+    CHECK(b.matches(f.receive(fb[2])));
     CHECK(f.ip.reassembler().bytes_held() == 0);
+    // A datagram that cannot fit alone is dropped, and evicts nobody.
+    cfg.reassembly.max_total_bytes = 2000;
+    iface g{cfg};
+    (void)g.receive(a.split(1000)[0]);
+    (void)g.receive(b.split(1000)[2]);
+    CHECK(g.ip.reassembler().pending() == 1);
+    CHECK(g.ip.reassembler().evictions() == 0);
+    CHECK(g.ip.reassembler().bytes_held() <= 2000);
   }
   SUBCASE("max_ranges separate pieces per datagram") {
     auto cfg = iface::config();
@@ -585,6 +742,89 @@ TEST_CASE("reassembly bounds: datagrams, bytes, ranges, size and timeout are hel
     REQUIRE(e);
     CHECK(e->data.size() == 65535 - 20 - 8);
   }
+}
+
+namespace {
+
+/// A forged first fragment (offset 0, MF) of a datagram that never completes, from `src`.
+auto forged_first_fragment(ipv4_address src, std::uint16_t ident, std::size_t len = 8, std::uint16_t offset = 0)
+    -> packet_bytes {
+  auto r = header(src, us, ip_protocol::udp);
+  r.ident = ident;
+  r.more_fragments = true;
+  r.fragment_offset = offset;
+  return ip_packet(r, bytes_view{pattern(len, static_cast<std::uint8_t>(ident))});
+}
+auto attacker_source(std::uint32_t n) -> ipv4_address {
+  return ipv4_address{198, 51, static_cast<std::uint8_t>(100 + (n >> 8) % 3), static_cast<std::uint8_t>(n & 0xff)};
+}
+
+/// The peer pings us with a 3000-byte echo (4 fragments) every second for 10 minutes while an
+/// attacker sends `forged` fragments (from `make`) every 30 s; returns the echoes delivered.
+template <class Make>
+auto pings_delivered_under_attack(std::size_t forged, Make&& make, net::ipv4_counters* out = nullptr) -> int {
+  iface f;
+  int delivered = 0;
+  std::uint32_t n = 0;
+  for (int second = 0; second < 600; ++second) {
+    if (second % 30 == 0)
+      for (std::size_t k = 0; k < forged; ++k, ++n) (void)f.receive(make(n));
+    echo_datagram d{static_cast<std::uint16_t>(second)};
+    net::ingress last;
+    for (auto& fr : d.split(1000)) last = f.receive(fr);
+    if (d.matches(last)) ++delivered;
+    f.now += 1s;
+  }
+  if (out) *out = f.ip.counters();
+  return delivered;
+}
+
+} // namespace
+
+TEST_CASE("attack: forged first fragments cannot lock legitimate datagrams out of reassembly") {
+  // Before: 16 forged first fragments every 30 s filled the table (max_datagrams) and every
+  // later datagram was refused; 4 forged fragments at offset 65000 held 4 x 65 KB and filled
+  // max_total_bytes. Now the oldest datagram is evicted to make room (by count and by bytes).
+  net::ipv4_counters c{};
+  const int by_count = pings_delivered_under_attack(
+      16, [](std::uint32_t n) { return forged_first_fragment(attacker_source(n), static_cast<std::uint16_t>(n)); }, &c);
+  MESSAGE("16 forged first fragments every 30 s: " << by_count << "/600 fragmented pings reassembled; "
+                                                   << c.reasm_evictions << " datagrams evicted");
+  CHECK(by_count == 600);
+  CHECK(c.reasm_evictions == 20); // once a round: the first ping after the forged ones makes room, then fits
+  const int by_bytes = pings_delivered_under_attack(
+      4,
+      [](std::uint32_t n) {
+        return forged_first_fragment(attacker_source(n), static_cast<std::uint16_t>(n), 8, 65000);
+      },
+      &c);
+  MESSAGE("4 forged fragments at offset 65000 (65 KB held each) every 30 s: "
+          << by_bytes << "/600 fragmented pings reassembled; " << c.reasm_evictions << " datagrams evicted");
+  CHECK(by_bytes == 600);
+  CHECK(c.reasm_evictions == 20);
+
+  // What it takes now: forged datagrams arriving between the first and the last fragment of a
+  // legitimate one. The table holds 16, oldest out first: the legitimate datagram survives 15
+  // newer ones.
+  auto survives = [](std::size_t between) {
+    iface f;
+    for (std::uint32_t n = 0; n < 16; ++n)
+      (void)f.receive(forged_first_fragment(attacker_source(n), static_cast<std::uint16_t>(n)));
+    echo_datagram d{0x7777};
+    auto frags = d.split(1000);
+    (void)f.receive(frags[0]);
+    for (std::uint32_t n = 0; n < between; ++n)
+      (void)f.receive(forged_first_fragment(attacker_source(100 + n), static_cast<std::uint16_t>(100 + n)));
+    (void)f.receive(frags[1]);
+    (void)f.receive(frags[2]);
+    return d.matches(f.receive(frags[3]));
+  };
+  auto outcome = [&](std::size_t k) { return std::string(survives(k) ? "reassembled" : "evicted"); };
+  MESSAGE("a full table, then forged datagrams between a ping's fragments: 15 -> " << outcome(15) << ", 16 -> "
+                                                                                   << outcome(16));
+  CHECK(survives(0));
+  CHECK(survives(15));
+  CHECK_FALSE(survives(16));
 }
 
 TEST_SUITE_END();

@@ -187,6 +187,28 @@ TEST_CASE("ICMP: fragmentation needed carries the next-hop MTU (RFC 1191)") {
   CHECK(q->tcp_seq == seq_number{3488770552u});
 }
 
+TEST_CASE("ICMP: parameter problem points at the bad octet of the quoted header (RFC 792)") {
+  auto quote = bytes_of(captures::tcp_data).subspan(14, 28);
+  auto r = icmpv4_repr::parameter_problem(21, quote);
+  CHECK(r.type == icmpv4_type::parameter_problem);
+  CHECK(r.code == 0);
+  CHECK(r.param_pointer() == 21);
+  std::vector<std::byte> buf(r.buffer_len());
+  icmpv4_packet<bytes_mut> p{buf};
+  r.emit(p);
+  // RFC 792: type 12, code 0, checksum, "Pointer" in the first octet of the rest, 3 unused.
+  CHECK(hex(bytes_view{buf}.first(8)).substr(0, 4) == "0c00");
+  CHECK(hex(bytes_view{buf}.subspan(4, 4)) == "15000000");
+  CHECK(p.verify_checksum());
+  auto back = parse_icmp(buf);
+  REQUIRE(back);
+  CHECK(*back == r);
+  CHECK(back->is_error());
+  CHECK(back->param_pointer() == 21);
+  CHECK(same(back->data, quote));
+  CHECK(fmt::format("{}", r) == "ICMP parameter problem pointer=21 len=28");
+}
+
 TEST_CASE("ICMP: emit with the data already in place, and checksum_fill") {
   auto src = to_vec(icmp_of(bytes_of(captures::icmp_echo_request)));
   auto r = parse_icmp(src);

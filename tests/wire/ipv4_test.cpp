@@ -198,29 +198,55 @@ TEST_CASE("IPv4: each inconsistency has its own error") {
   }
 }
 
-TEST_CASE("IPv4: options are skipped by IHL, never interpreted") {
-  // The captured data segment with 8 bytes of options inserted: a Router Alert (RFC 2113,
-  // 94 04 00 00), a NOP, an unknown option with a bogus length and an EOL: none is looked at.
+namespace {
+/// The captured data segment with `options` (a multiple of 4 bytes) inserted after its fixed
+/// header: IHL, total length and checksum rewritten.
+auto with_options(const std::vector<std::uint8_t>& options) -> std::vector<std::byte> {
   auto base = ip_of(bytes_of(captures::tcp_data));
   std::vector<std::byte> v(base.begin(), base.begin() + 20);
-  for (std::uint8_t b : std::initializer_list<std::uint8_t>{0x94, 0x04, 0x00, 0x00, 0x01, 0x99, 0x00, 0x00})
-    v.push_back(std::byte{b});
+  for (std::uint8_t b : options) v.push_back(std::byte{b});
   v.insert(v.end(), base.begin() + 20, base.end());
   ipv4_packet<bytes_mut> p{v};
-  p.set_header_len(28);
+  p.set_header_len(20 + options.size());
   p.set_total_len(static_cast<std::uint16_t>(v.size()));
   refill(v);
-  auto c = ipv4_packet<bytes_view>::checked(v);
-  REQUIRE(c);
-  CHECK(c->options().size() == 8);
-  CHECK(same(c->payload(), base.subspan(20)));
-  parsed out;
-  REQUIRE(parse_ip(v, out));
-  CHECK(out.ip->payload_len == base.size() - 20);
-  CHECK(out.tcp->payload.size() == 14);
-  // The emitted header has no options: the round trip goes back to the captured packet.
-  CHECK(same(emit(out, false), base));
-  // Maximum IHL (60 bytes of header) with every truncation of it.
+  return v;
+}
+} // namespace
+
+TEST_CASE("IPv4: well-formed options are skipped by IHL, never interpreted") {
+  auto base = ip_of(bytes_of(captures::tcp_data));
+  // RFC 791 §3.1: one octet for EOL (0) and NOP (1); every other option is type, length
+  // (counting both), data. What follows an EOL is padding.
+  const std::vector<std::pair<const char*, std::vector<std::uint8_t>>> good = {
+      {"NOPs and an EOL", {0x01, 0x01, 0x01, 0x00}},
+      {"EOL then anything (padding)", {0x00, 0xff, 0x00, 0x05}},
+      {"Router Alert (RFC 2113)", {0x94, 0x04, 0x00, 0x00}},
+      {"record route, one empty slot", {0x07, 0x07, 0x04, 0, 0, 0, 0, 0x00}},
+      {"record route, full (pointer past the length)", {0x07, 0x07, 0x08, 1, 2, 3, 4, 0x00}},
+      {"timestamp, one empty slot", {0x44, 0x08, 0x05, 0x00, 0, 0, 0, 0}},
+      {"loose source route", {0x83, 0x07, 0x04, 192, 0, 2, 9, 0x01}},
+      {"unknown kind, length 2", {0x99, 0x02, 0x01, 0x00}},
+      {"unknown kind filling the options exactly", {0x99, 0x04, 0xaa, 0xbb}},
+      {"Router Alert, NOP, unknown, EOL", {0x94, 0x04, 0x00, 0x00, 0x01, 0x99, 0x02, 0x00}},
+  };
+  for (const auto& [name, options] : good) {
+    CAPTURE(name);
+    auto v = with_options(options);
+    auto c = ipv4_packet<bytes_view>::checked(v);
+    REQUIRE(c);
+    CHECK(c->options().size() == options.size());
+    CHECK_FALSE(c->bad_option_octet());
+    CHECK(same(c->payload(), base.subspan(20)));
+    parsed out;
+    REQUIRE(parse_ip(v, out));
+    CHECK(out.ip->payload_len == base.size() - 20);
+    CHECK(out.tcp->payload.size() == 14);
+    // The emitted header has no options: the round trip goes back to the captured packet.
+    CHECK(same(emit(out, false), base));
+  }
+  // Maximum IHL (60 bytes of header, 40 of options: zeros, an EOL and its padding) with every
+  // truncation of it; and one option of 40 bytes.
   std::vector<std::byte> big(60 + 4);
   ipv4_packet<bytes_mut> b{big};
   ipv4_repr r{ip_a, ip_b, ip_protocol::udp, 64, 4};
@@ -231,6 +257,53 @@ TEST_CASE("IPv4: options are skipped by IHL, never interpreted") {
   REQUIRE(ipv4_repr::parse(ipv4_packet<bytes_view>{big}));
   for (std::size_t n = 0; n < big.size(); ++n)
     CHECK(ipv4_packet<bytes_view>::checked(bytes_view{big}.first(n)).error() == wire_error::truncated);
+  big[20] = std::byte{0x99};
+  big[21] = std::byte{40};
+  b.fill_checksum();
+  CHECK(ipv4_repr::parse(ipv4_packet<bytes_view>{big}));
+  big[21] = std::byte{41};
+  b.fill_checksum();
+  CHECK(ipv4_repr::parse(ipv4_packet<bytes_view>{big}).error() == wire_error::bad_option);
+}
+
+TEST_CASE("IPv4: a malformed option is `bad_option`, and the bad octet is found (RFC 1122 §3.2.1.8, RFC 792)") {
+  // The offset is from the start of the header: what an ICMP parameter problem points at.
+  struct bad_case {
+    const char* name;
+    std::vector<std::uint8_t> options;
+    std::size_t octet;
+  };
+  const std::vector<bad_case> bad = {
+      {"length 0", {0x99, 0x00, 0x00, 0x00}, 21},
+      {"length 1", {0x01, 0x99, 0x01, 0x00}, 22},
+      {"length 0 after a good option", {0x94, 0x04, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00}, 25},
+      {"length past the header", {0x99, 0x05, 0x00, 0x00}, 21},
+      {"length far past the header", {0x01, 0x99, 0xff, 0x00}, 22},
+      {"no room for the length octet", {0x01, 0x01, 0x01, 0x99}, 23},
+      {"record route without a pointer (length 2)", {0x07, 0x02, 0x00, 0x00}, 21},
+      {"record route, pointer 3 (RFC 791: the smallest legal value is 4)", {0x07, 0x07, 0x03, 0, 0, 0, 0, 0}, 22},
+      {"strict source route, pointer 0", {0x89, 0x07, 0x00, 0, 0, 0, 0, 0}, 22},
+      {"timestamp, length 3", {0x44, 0x03, 0x05, 0x00}, 21},
+      {"timestamp, pointer 4 (the smallest legal value is 5)", {0x44, 0x08, 0x04, 0x00, 0, 0, 0, 0}, 22},
+  };
+  for (const auto& [name, options, octet] : bad) {
+    CAPTURE(name);
+    auto v = with_options(options);
+    auto c = ipv4_packet<bytes_view>::checked(v);
+    REQUIRE(c); // the lengths are consistent: only the options are wrong
+    CHECK(c->bad_option_octet() == std::optional<std::size_t>{octet});
+    auto r = ipv4_repr::parse(*c);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == wire_error::bad_option);
+    // The header checksum is checked first: a damaged header is a checksum error.
+    v[10] ^= std::byte{0x01};
+    CHECK(ipv4_repr::parse(ipv4_packet<bytes_view>{v}).error() == wire_error::bad_checksum);
+    CHECK(ipv4_repr::parse(ipv4_packet<bytes_view>{v}, checksum_check::skip).error() == wire_error::bad_option);
+  }
+  // The walker alone, on option bytes (offsets from the first option octet).
+  CHECK_FALSE(find_bad_ipv4_option(bytes_view{}));
+  CHECK(find_bad_ipv4_option(bytes_view{to_vec({0x99})}) == std::optional<std::size_t>{0});
+  CHECK(find_bad_ipv4_option(bytes_view{to_vec({0x01, 0x99, 0x02})}) == std::optional<std::size_t>{});
 }
 
 TEST_CASE("ipv4_repr::emit: fields, flags, fragment offset, checksum_fill::none") {

@@ -11,9 +11,13 @@
 //   `reachable` (the mapping is trusted until `expires`), `probe` (the entry expired while in
 //   use: packets still go to the known address while unicast requests check it, RFC 1122
 //   §2.3.2.1 "Unicast Poll").
-// - A new entry evicts, when the table is full, the least recently used entry that is not
-//   incomplete (an incomplete one holds packets and a running resolution); if every entry is
-//   incomplete, insert() fails.
+// - At most `max_incomplete` entries are incomplete: a new incomplete entry beyond that evicts
+//   the least recently used incomplete one (abandoning its resolution, dropping its packets).
+//   Otherwise a new entry in a full table evicts the least recently used resolved entry with no
+//   packets waiting. So resolved entries are pushed out only by the churn of other resolved
+//   ones, never by a flood of resolutions that do not complete: the max_entries -
+//   max_incomplete most recently used resolved entries survive any such flood. Evictions are
+//   counted (resolved and incomplete apart).
 // - A full per-hop queue drops its oldest packet to make room for the new one: RFC 1122
 //   §2.3.2.2 "The link layer SHOULD save (rather than discard) at least one (the latest)
 //   packet of each set of packets destined to the same unresolved IP address". A full pool
@@ -50,6 +54,11 @@ struct arp_config {
   unsigned max_requests = 3;
   /// Entries in the cache.
   std::size_t max_entries = 256;
+  /// Of them, at most this many incomplete (resolving; clamped below max_entries). A flood of
+  /// packets to forged on-link next hops (SYN-ACKs to spoofed sources) makes one each: beyond
+  /// this bound the least recently used incomplete entry is evicted, so they can never push
+  /// out the max_entries - max_incomplete most recently used resolved entries (the gateway).
+  std::size_t max_incomplete = 32;
   /// Packets waiting for one next hop, and for all of them together.
   std::size_t max_queued_per_hop = 8;
   std::size_t max_queued_total = 64;
@@ -133,22 +142,50 @@ public:
   }
   auto find(wire::ipv4_address ip) const noexcept -> const arp_entry* { return const_cast<arp_cache*>(this)->find(ip); }
 
-  /// A new entry for `ip` (which must not be in the cache), evicting the least recently used
-  /// entry that is neither incomplete nor holding packets if the cache is full; nullptr if
-  /// there is none.
+  /// A new entry for `ip` (which must not be in the cache) in `state`. Room is made by evicting:
+  /// - for a new incomplete entry when max_incomplete() entries are incomplete already: the
+  ///   least recently used incomplete entry (its resolution is abandoned, its packets dropped);
+  /// - else, when the cache is full: the least recently used resolved entry with no packets
+  ///   waiting, or (for a new incomplete entry, if there is none) the LRU incomplete one.
+  /// nullptr if no room can be made (only for a resolved entry, when every other entry is
+  /// incomplete or holds packets).
   auto insert(instant now, wire::ipv4_address ip, arp_state state = arp_state::incomplete) noexcept -> arp_entry* {
-    std::size_t slot = m_keys.size();
-    if (m_size < m_keys.size()) {
-      slot = static_cast<std::size_t>(std::find(m_keys.begin(), m_keys.end(), 0u) - m_keys.begin());
-    } else {
-      for (std::size_t i = 0; i < m_entries.size(); ++i) {
-        const arp_entry& e = m_entries[i];
-        if (e.state == arp_state::incomplete || e.queued != 0) continue;
-        if (slot == m_keys.size() || e.last_used < m_entries[slot].last_used) slot = i;
+    constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+    std::size_t free_slot = npos, lru_incomplete = npos, lru_resolved = npos, incomplete = 0;
+    for (std::size_t i = 0; i < m_entries.size(); ++i) {
+      if (m_keys[i] == 0) {
+        if (free_slot == npos) free_slot = i;
+        continue;
       }
-      if (slot == m_keys.size()) return nullptr;
-      ++m_evictions;
-      remove_at(slot);
+      const arp_entry& e = m_entries[i];
+      if (e.state == arp_state::incomplete) {
+        ++incomplete;
+        if (lru_incomplete == npos || e.last_used < m_entries[lru_incomplete].last_used) lru_incomplete = i;
+      } else if (e.queued == 0) {
+        if (lru_resolved == npos || e.last_used < m_entries[lru_resolved].last_used) lru_resolved = i;
+      }
+    }
+    const bool new_incomplete = state == arp_state::incomplete;
+    std::size_t slot = npos;
+    if (new_incomplete && incomplete >= max_incomplete() && lru_incomplete != npos) {
+      slot = lru_incomplete;
+    } else if (free_slot != npos) {
+      slot = free_slot;
+    } else if (lru_resolved != npos) {
+      slot = lru_resolved;
+    } else if (new_incomplete && lru_incomplete != npos) {
+      slot = lru_incomplete;
+    } else {
+      return nullptr;
+    }
+    if (m_keys[slot] != 0) {
+      if (m_entries[slot].state == arp_state::incomplete) {
+        ++m_incomplete_evictions;
+        m_evicted_packets += remove_at(slot);
+      } else {
+        ++m_evictions;
+        remove_at(slot);
+      }
     }
     arp_entry& e = m_entries[slot];
     e = arp_entry{};
@@ -213,8 +250,24 @@ public:
       if (m_keys[i] != 0) f(m_entries[i]);
   }
 
-  /// Entries evicted to make room.
+  /// Resolved entries evicted to make room.
   auto evictions() const noexcept -> std::uint64_t { return m_evictions; }
+  /// Incomplete entries evicted to make room (their resolutions abandoned), and the packets
+  /// that were waiting on them.
+  auto incomplete_evictions() const noexcept -> std::uint64_t { return m_incomplete_evictions; }
+  auto evicted_packets() const noexcept -> std::uint64_t { return m_evicted_packets; }
+  /// How many entries may be incomplete at once: arp_config::max_incomplete, clamped below the
+  /// capacity so that a resolved entry always has a place (at least 1).
+  auto max_incomplete() const noexcept -> std::size_t {
+    return std::max<std::size_t>(1, std::min(m_cfg.max_incomplete, m_entries.size() - 1));
+  }
+  /// Incomplete entries now.
+  auto incomplete() const noexcept -> std::size_t {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < m_entries.size(); ++i)
+      if (m_keys[i] != 0 && m_entries[i].state == arp_state::incomplete) ++n;
+    return n;
+  }
 
 private:
   auto index_of(const arp_entry& e) const noexcept -> std::size_t {
@@ -238,6 +291,8 @@ private:
   std::size_t m_size = 0;
   std::size_t m_memo = 0;
   std::uint64_t m_evictions = 0;
+  std::uint64_t m_incomplete_evictions = 0;
+  std::uint64_t m_evicted_packets = 0;
   std::unique_ptr<std::byte[]> m_pool;
   std::vector<std::uint32_t> m_next; // per pool slot: the next slot of the same queue
   std::vector<std::uint32_t> m_len;  // per pool slot: the packet length

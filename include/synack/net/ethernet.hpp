@@ -84,15 +84,17 @@ struct ethernet_counters {
   std::uint64_t arp_rx_bad = 0;      // a sender address that cannot be (multicast MAC, ...)
   std::uint64_t arp_tx_requests = 0; // broadcast resolutions and unicast polls
   std::uint64_t arp_tx_replies = 0;
-  std::uint64_t arp_tx_announcements = 0;   // gratuitous ARP (RFC 5227 announcements and defence)
-  std::uint64_t arp_replies_dropped = 0;    // replies owed while the reply queue was full
-  std::uint64_t arp_resolved = 0;           // resolutions that completed
-  std::uint64_t arp_failures = 0;           // resolutions (or unicast polls) that gave up
-  std::uint64_t arp_queued = 0;             // packets that waited for a resolution
-  std::uint64_t arp_dropped_unresolved = 0; // waiting packets dropped when a resolution failed
-  std::uint64_t arp_queue_overflows = 0;    // packets dropped by the queue bounds (oldest or new)
-  std::uint64_t arp_cache_full = 0;         // packets dropped: no entry could be made
-  std::uint64_t arp_address_conflicts = 0;  // another host claimed our address (RFC 5227 §2.4)
+  std::uint64_t arp_tx_announcements = 0;     // gratuitous ARP (RFC 5227 announcements and defence)
+  std::uint64_t arp_replies_dropped = 0;      // replies owed while the reply queue was full
+  std::uint64_t arp_resolved = 0;             // resolutions that completed
+  std::uint64_t arp_failures = 0;             // resolutions (or unicast polls) that gave up
+  std::uint64_t arp_queued = 0;               // packets that waited for a resolution
+  std::uint64_t arp_dropped_unresolved = 0;   // waiting packets dropped: a resolution failed or was evicted
+  std::uint64_t arp_queue_overflows = 0;      // packets dropped by the queue bounds (oldest or new)
+  std::uint64_t arp_cache_full = 0;           // packets dropped: no entry could be made
+  std::uint64_t arp_evictions = 0;            // resolved entries evicted to make room
+  std::uint64_t arp_incomplete_evictions = 0; // incomplete entries evicted (max_incomplete, or a full cache)
+  std::uint64_t arp_address_conflicts = 0;    // another host claimed our address (RFC 5227 §2.4)
 };
 
 template <class F>
@@ -116,9 +118,11 @@ void for_each_counter(const ethernet_counters& c, F&& f) {
   f("arp: addresses resolved", c.arp_resolved);
   f("arp: resolutions failed", c.arp_failures);
   f("arp: packets queued for resolution", c.arp_queued);
-  f("arp: queued packets dropped (resolution failed)", c.arp_dropped_unresolved);
+  f("arp: queued packets dropped (resolution failed or evicted)", c.arp_dropped_unresolved);
   f("arp: packets dropped (queue full)", c.arp_queue_overflows);
   f("arp: packets dropped (cache full)", c.arp_cache_full);
+  f("arp: resolved entries evicted", c.arp_evictions);
+  f("arp: incomplete entries evicted", c.arp_incomplete_evictions);
   f("arp: address conflicts", c.arp_address_conflicts);
 }
 
@@ -229,7 +233,7 @@ public:
       return send_frame(link, e->mac, wire::ethertype::ipv4, len, fill, meta...);
     }
     if (e == nullptr) {
-      e = m_cache.insert(now, next_hop);
+      e = insert_entry(now, next_hop, arp_state::incomplete);
       if (e == nullptr) {
         ++m_counters.arp_cache_full;
         return true;
@@ -380,6 +384,16 @@ private:
     note_request_due(e.next_request);
   }
 
+  /// m_cache.insert, with its evictions counted.
+  auto insert_entry(instant now, wire::ipv4_address ip, arp_state state) noexcept -> arp_entry* {
+    const auto dropped = m_cache.evicted_packets();
+    arp_entry* e = m_cache.insert(now, ip, state);
+    m_counters.arp_dropped_unresolved += m_cache.evicted_packets() - dropped;
+    m_counters.arp_evictions = m_cache.evictions();
+    m_counters.arp_incomplete_evictions = m_cache.incomplete_evictions();
+    return e;
+  }
+
   void give_up(arp_entry& e) noexcept {
     ++m_counters.arp_failures;
     if (e.flush_pending) --m_flush_pending;
@@ -470,7 +484,10 @@ private:
     // "?Am I the target protocol address? Yes: If Merge_flag is false, add the triplet
     // <protocol type, sender protocol address, sender hardware address> to the translation table."
     if (!merged && !arp->sender_ip.is_unspecified()) {
-      if (arp_entry* e = m_cache.insert(now, arp->sender_ip, arp_state::incomplete)) confirm(now, *e, arp->sender_mac);
+      if (arp_entry* e = insert_entry(now, arp->sender_ip, arp_state::reachable)) {
+        ++m_counters.arp_resolved;
+        confirm(now, *e, arp->sender_mac);
+      }
     }
     // "?Is the opcode ares_op$REQUEST? Yes: Swap hardware and protocol fields, putting the
     // local hardware and protocol addresses in the sender fields. Set the ar$op field to

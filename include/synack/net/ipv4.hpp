@@ -15,6 +15,8 @@
 // ICMP rate limit.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <variant>
@@ -42,7 +44,7 @@ struct ipv4_config {
   std::uint8_t ttl = 64;
   /// Answer echo requests (ping).
   bool answer_echo = true;
-  /// ICMP errors we send (protocol and port unreachable): at most this many per second
+  /// ICMP errors we send (protocol and port unreachable, parameter problem): at most this many per second
   /// (RFC 1812 §4.3.2.8 and RFC 1122 §3.2.2 ask for a limit).
   std::uint32_t icmp_error_rate = 100;
   /// Reassembly bounds (RFC 791 / RFC 815); see net/reassembly.hpp.
@@ -55,13 +57,15 @@ struct ipv4_counters {
   std::uint64_t in_truncated = 0;      // ipInTruncatedPkts
   std::uint64_t in_hdr_errors = 0;     // ipInHdrErrors: version, header length, total length
   std::uint64_t in_csum_errors = 0;    // header checksum
+  std::uint64_t in_bad_options = 0;    // malformed IP options (part of ipInHdrErrors in the MIB)
   std::uint64_t in_addr_errors = 0;    // ipInAddrErrors: not for us
   std::uint64_t in_martians = 0;       // source is ours, broadcast, multicast or unspecified
   std::uint64_t in_unknown_protos = 0; // ipInUnknownProtos
   std::uint64_t in_delivers = 0;       // ipInDelivers
   std::uint64_t reasm_reqds = 0;       // ipReasmReqds: fragments received
   std::uint64_t reasm_oks = 0;         // ipReasmOKs: datagrams reassembled
-  std::uint64_t reasm_fails = 0;       // ipReasmFails: fragments dropped (bounds, timeout, overlap)
+  std::uint64_t reasm_fails = 0;       // ipReasmFails: fragments dropped (bounds, timeout, overlap, eviction)
+  std::uint64_t reasm_evictions = 0;   // datagrams evicted to make room (count or bytes)
   std::uint64_t out_requests = 0;      // ipOutRequests
   std::uint64_t out_no_routes = 0;     // ipOutNoRoutes
   std::uint64_t tcp_in_errs = 0;       // TCP segments dropped here: bad checksum, malformed
@@ -74,6 +78,7 @@ struct ipv4_counters {
   std::uint64_t icmp_in_time_excds = 0;
   std::uint64_t icmp_out_echo_reps = 0;
   std::uint64_t icmp_out_dest_unreachs = 0;
+  std::uint64_t icmp_out_param_probs = 0;
   std::uint64_t icmp_out_rate_limited = 0;
 };
 
@@ -83,6 +88,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("ip: truncated packets", c.in_truncated);
   f("ip: bad header (version or lengths)", c.in_hdr_errors);
   f("ip: bad header checksums", c.in_csum_errors);
+  f("ip: bad options", c.in_bad_options);
   f("ip: packets not for us", c.in_addr_errors);
   f("ip: martian sources", c.in_martians);
   f("ip: unknown protocols", c.in_unknown_protos);
@@ -90,6 +96,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("ip: fragments received", c.reasm_reqds);
   f("ip: datagrams reassembled", c.reasm_oks);
   f("ip: fragments dropped", c.reasm_fails);
+  f("ip: datagrams evicted from reassembly", c.reasm_evictions);
   f("ip: requests sent", c.out_requests);
   f("ip: no route", c.out_no_routes);
   f("tcp: bad segments (malformed)", c.tcp_in_errs);
@@ -102,6 +109,7 @@ void for_each_counter(const ipv4_counters& c, F&& f) {
   f("icmp: time exceeded received", c.icmp_in_time_excds);
   f("icmp: echo replies sent", c.icmp_out_echo_reps);
   f("icmp: destination unreachable sent", c.icmp_out_dest_unreachs);
+  f("icmp: parameter problems sent", c.icmp_out_param_probs);
   f("icmp: errors not sent (rate limit)", c.icmp_out_rate_limited);
 }
 
@@ -125,7 +133,7 @@ struct ingress_echo {
 /// An ICMP error about a packet we sent (destination unreachable, time exceeded), with the
 /// quoted IPv4 header and the first 8 bytes of its payload (RFC 792): enough for the ports.
 struct ingress_icmp_error {
-  wire::icmpv4_type type;
+  wire::icmpv4_type type = wire::icmpv4_type::dest_unreachable;
   std::uint8_t code = 0;
   std::uint16_t next_hop_mtu = 0;  // "fragmentation needed" (RFC 1191)
   wire::ipv4_address original_src; // the quoted packet's addresses: src is us
@@ -144,8 +152,18 @@ struct ingress_unreachable {
   bytes_view original;
 };
 
+/// A datagram dropped for malformed options that we answer with ICMP parameter problem (RFC 792,
+/// RFC 1122 §3.2.2.5); write it with write_param_problem(). `pointer` is the offset of the bad
+/// octet in the original header; `original` is its header and first 8 payload bytes.
+struct ingress_param_problem {
+  wire::ipv4_address to;
+  std::uint8_t pointer = 0;
+  bytes_view original;
+};
+
 /// What receive() found: nothing to deliver (dropped and counted, or consumed), or one of these.
-using ingress = std::variant<std::monostate, ingress_tcp, ingress_echo, ingress_icmp_error, ingress_unreachable>;
+using ingress = std::variant<std::monostate, ingress_tcp, ingress_echo, ingress_icmp_error, ingress_unreachable,
+                             ingress_param_problem>;
 
 class ipv4_interface {
 public:
@@ -159,26 +177,27 @@ public:
   auto tcp_mss() const noexcept -> std::uint16_t { return static_cast<std::uint16_t>(m_cfg.mtu - 40); }
 
   /// Validates an IPv4 packet and says what it carries. `csum`: skip when the device verified
-  /// the checksums (offload). Drops are counted, never reported as errors.
+  /// the TCP checksum (receive offload); the IPv4 header checksum is verified whatever `csum`
+  /// says. Drops are counted, never reported as errors.
   auto receive(instant now, bytes_view packet, wire::checksum_check csum = wire::checksum_check::verify) -> ingress {
     ++m_counters.in_receives;
     auto view = wire::ipv4_packet<bytes_view>::checked(packet);
     if (!view) return drop(view.error());
-    auto ip = wire::ipv4_repr::parse(*view, csum);
-    if (!ip) return drop(ip.error());
+    // RFC 1122 §3.2.1.2: "A host MUST verify the IP header checksum on every received datagram
+    // and silently discard every datagram that has a bad checksum." The offload flags
+    // (virtio-net DATA_VALID, TP_STATUS_CSUM_VALID) vouch for the L4 checksum only.
+    auto ip = wire::ipv4_repr::parse(*view, wire::checksum_check::verify);
+    if (!ip) {
+      if (ip.error() == wire::wire_error::bad_option) return drop_bad_options(now, *view);
+      return drop(ip.error());
+    }
     // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram that is not
     // destined for" one of its addresses (or a broadcast address it listens to).
     if (!accepts_destination(ip->dst)) {
       ++m_counters.in_addr_errors;
       return {};
     }
-    // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP
-    // source address that is invalid by the rules of this section": broadcast, multicast, one
-    // of ours, and (a)/(b) {0, ...} ("MUST NOT be sent, except as a source address as part of
-    // an initialization procedure", which we do not take part in) and (g) {127, <any>}
-    // ("MUST NOT appear outside a host"). An ICMP error must never go to such a source either.
-    if (ip->src == address() || ip->src.is_broadcast() || ip->src.is_multicast() || is_subnet_broadcast(ip->src) ||
-        (ip->src.to_u32() >> 24) == 0 || ip->src.is_loopback()) {
+    if (is_martian(ip->src)) {
       ++m_counters.in_martians;
       return {};
     }
@@ -190,6 +209,7 @@ public:
         m_counters.reasm_fails += m_reassembler.dropped() - m_reasm_dropped_seen;
         m_reasm_dropped_seen = m_reassembler.dropped();
       }
+      m_counters.reasm_evictions = m_reassembler.evictions();
       if (!whole) return {};
       ++m_counters.reasm_oks;
       payload = *whole;
@@ -279,6 +299,18 @@ public:
     ++m_counters.icmp_out_dest_unreachs;
   }
 
+  /// Length of the parameter-problem message for `p`, and writes it into `out`.
+  auto param_problem_len(const ingress_param_problem& p) const noexcept -> std::size_t {
+    return header_len + wire::icmpv4_header_len + p.original.size();
+  }
+  void write_param_problem(bytes_mut out, const ingress_param_problem& p) {
+    const auto icmp = wire::icmpv4_repr::parameter_problem(p.pointer, p.original);
+    write_header(out, wire::ip_protocol::icmp, address(), p.to, icmp.buffer_len());
+    wire::icmpv4_packet<bytes_mut> m{out.subspan(header_len, icmp.buffer_len())};
+    icmp.emit(m);
+    ++m_counters.icmp_out_param_probs;
+  }
+
   /// Counts a packet that could not be sent for want of a route.
   void count_no_route() noexcept { ++m_counters.out_no_routes; }
 
@@ -288,6 +320,39 @@ private:
   }
   auto is_subnet_broadcast(wire::ipv4_address a) const noexcept -> bool {
     return m_cfg.address.prefix_len() < 31 && a == m_cfg.address.broadcast();
+  }
+  /// RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP
+  /// source address that is invalid by the rules of this section": broadcast, multicast, one of
+  /// ours, and (a)/(b) {0, ...} ("MUST NOT be sent, except as a source address as part of an
+  /// initialization procedure", which we do not take part in) and (g) {127, <any>} ("MUST NOT
+  /// appear outside a host"). An ICMP error must never go to such a source either.
+  auto is_martian(wire::ipv4_address src) const noexcept -> bool {
+    return src == address() || src.is_broadcast() || src.is_multicast() || is_subnet_broadcast(src) ||
+           (src.to_u32() >> 24) == 0 || src.is_loopback();
+  }
+
+  /// A datagram whose options are malformed (wire::find_bad_ipv4_option): RFC 792, parameter
+  /// problem: "If the gateway or host processing a datagram finds a problem with the header
+  /// parameters such that it cannot complete processing the datagram it must discard the
+  /// datagram. [...] The gateway or host may also notify the source host via the parameter
+  /// problem message. [...] The pointer identifies the octet of the original datagram's header
+  /// where the error was detected (it may be in the middle of an option)"; RFC 1122 §3.2.2.5:
+  /// "A host SHOULD generate Parameter Problem messages." Linux does too. We answer only what
+  /// RFC 1122 §3.2.2 allows (not to a broadcast, a martian source, a non-initial fragment or an
+  /// ICMP error message), rate-limited with the other ICMP errors.
+  auto drop_bad_options(instant now, const wire::ipv4_packet<bytes_view>& view) -> ingress {
+    ++m_counters.in_bad_options;
+    const auto octet = view.bad_option_octet();
+    if (!octet || view.dst() != address() || is_martian(view.src()) || view.fragment_offset() != 0) return {};
+    const bytes_view payload = view.payload();
+    if (view.protocol() == wire::ip_protocol::icmp && !payload.empty()) {
+      wire::icmpv4_repr kind;
+      kind.type = static_cast<wire::icmpv4_type>(std::to_integer<std::uint8_t>(payload[0]));
+      if (kind.is_error()) return {};
+    }
+    if (!allow_icmp_error(now)) return {};
+    const auto quote = std::min<std::size_t>(view.total_len(), view.header_len() + 8);
+    return ingress_param_problem{view.src(), static_cast<std::uint8_t>(*octet), view.bytes().first(quote)};
   }
 
   auto drop(wire::wire_error e) -> ingress {
@@ -353,8 +418,13 @@ private:
         if (quoted.version() != 4 || quoted.header_len() < wire::ipv4_min_header_len ||
             quote.size() < quoted.header_len() + 4 || quoted.src() != address())
           return {};
-        ingress_icmp_error err{icmp->type,   icmp->code,   icmp->next_hop_mtu,
-                               quoted.src(), quoted.dst(), quoted.protocol()};
+        ingress_icmp_error err;
+        err.type = icmp->type;
+        err.code = icmp->code;
+        err.next_hop_mtu = icmp->next_hop_mtu;
+        err.original_src = quoted.src();
+        err.original_dst = quoted.dst();
+        err.original_protocol = quoted.protocol();
         const auto ports = quote.subspan(quoted.header_len());
         err.original_src_port = load_be<std::uint16_t>(ports.data());
         err.original_dst_port = load_be<std::uint16_t>(ports.data() + 2);

@@ -224,6 +224,8 @@ private:
       on_icmp_error(now, *err);
     } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
       send_ip(now, u->to, m_ip.unreachable_len(*u), [&](bytes_mut b) { m_ip.write_unreachable(b, *u); });
+    } else if (auto* pp = std::get_if<net::ingress_param_problem>(&in)) {
+      send_ip(now, pp->to, m_ip.param_problem_len(*pp), [&](bytes_mut b) { m_ip.write_param_problem(b, *pp); });
     }
   }
 

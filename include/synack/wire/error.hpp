@@ -33,7 +33,8 @@ enum class wire_error : std::uint8_t {
   bad_fragment,
   /// A checksum does not verify.
   bad_checksum,
-  /// A malformed TCP option (length 0 or 1, running past the header, wrong length for its kind).
+  /// A malformed TCP or IPv4 option (length 0 or 1, running past the header, wrong length for its
+  /// kind; IPv4: a pointer below its smallest legal value).
   bad_option,
   /// Well-formed but not handled here: 802.1Q tags, 802.3 length frames, ARP for other hardware
   /// or protocol types, ARP operations other than request/reply.

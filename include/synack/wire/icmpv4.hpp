@@ -7,6 +7,7 @@
 //   destination unreachable (3):    rest = unused, next-hop MTU for code 4 (RFC 1191 §4);
 //                                   data = "Internet Header + 64 bits of Original Data Datagram"
 //   time exceeded (11):             rest = unused; data = the same quote of the original datagram
+//   parameter problem (12):         rest = pointer (1 octet), unused; data = the same quote
 //
 // Contract of `icmpv4_packet<Bytes>`: `check_len()` needs the 8-byte header (`truncated`
 // otherwise); after it succeeded no accessor or setter reads or writes outside the buffer. The
@@ -16,7 +17,8 @@
 // Decision on other types: `icmpv4_repr::parse` accepts every type. The four above get their
 // fields decoded; any other type (redirect, parameter problem, timestamp, ...) parses as an
 // "other" message that keeps type, code, the raw 4 rest-of-header bytes and the data, and
-// re-emits byte for byte. Rejecting them here would make them look malformed; instead net/ sees
+// re-emits byte for byte (parameter problem has a factory and `param_pointer()` over those raw
+// bytes). Rejecting them here would make them look malformed; instead net/ sees
 // `!is_decoded()`, counts them, and follows RFC 1122 §3.2.2: "If an ICMP message of unknown type
 // is received, it MUST be silently discarded." Codes are kept raw and never rejected: what a
 // code means is net/'s business (RFC 1122 §3.2.2.1 lists how a host reacts to each).
@@ -188,6 +190,14 @@ struct icmpv4_repr {
   static auto time_exceeded(icmpv4_time_exceeded code, bytes_view original) noexcept -> icmpv4_repr {
     return {icmpv4_type::time_exceeded, static_cast<std::uint8_t>(code), 0, 0, 0, 0, original};
   }
+  /// RFC 792 parameter problem, code 0: "the pointer indicates the error". `pointer` is the
+  /// offset of the bad octet in the original datagram's header; it is the first octet of the
+  /// rest of the header (the other three are unused, zero). `original` as for dest_unreachable.
+  static auto parameter_problem(std::uint8_t pointer, bytes_view original) noexcept -> icmpv4_repr {
+    return {icmpv4_type::parameter_problem, 0, 0, 0, 0, std::uint32_t{pointer} << 24, original};
+  }
+  /// Parameter problem: the pointer (the first octet of the rest of the header, RFC 792).
+  auto param_pointer() const noexcept -> std::uint8_t { return static_cast<std::uint8_t>(rest_of_header >> 24); }
 
   auto is_echo() const noexcept -> bool { return type == icmpv4_type::echo_request || type == icmpv4_type::echo_reply; }
   /// An error message that quotes a datagram (RFC 1122 §3.2.2).
@@ -355,6 +365,10 @@ struct fmt::formatter<synack::wire::icmpv4_repr> {
       case icmpv4_type::time_exceeded:
         return fmt::format_to(out, "ICMP time exceeded {} len={}",
                               r.code == 0 ? "in transit" : (r.code == 1 ? "in reassembly" : "code ?"), r.data.size());
+      case icmpv4_type::parameter_problem:
+        if (r.code == 0)
+          return fmt::format_to(out, "ICMP parameter problem pointer={} len={}", r.param_pointer(), r.data.size());
+        return fmt::format_to(out, "ICMP parameter problem code={} len={}", r.code, r.data.size());
       default:
         return fmt::format_to(out, "ICMP type={} code={} len={}", static_cast<unsigned>(r.type), r.code, r.data.size());
     }

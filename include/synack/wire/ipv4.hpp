@@ -19,10 +19,13 @@
 // is [IHL*4, total length): bytes past total length (Ethernet padding) are ignored.
 // `set_header_len`, `set_total_len` and `set_version` invalidate check_len.
 //
-// `ipv4_repr::parse` adds: the header checksum (`bad_checksum`, unless checksum_check::skip) and
-// RFC 791 §3.2's bound on fragments, fragment offset + payload <= 65535 (`bad_fragment`).
-// Options are never interpreted: they are skipped by IHL (RFC 1122 §3.2.1.8 lets a host ignore
-// the ones it does not implement, and synack implements none). The reserved flag bit is ignored.
+// `ipv4_repr::parse` adds, in this order: the header checksum (`bad_checksum`, unless
+// checksum_check::skip), well-formed options (`bad_option`: a length below 2 or past the header,
+// or a record route / source route / timestamp pointer below its smallest legal value; see
+// find_bad_ipv4_option, and `bad_option_octet()` for where) and RFC 791 §3.2's bound on
+// fragments, fragment offset + payload <= 65535 (`bad_fragment`). Well-formed options are never
+// interpreted: they are skipped by IHL (RFC 1122 §3.2.1.8: "silently ignore" the ones not
+// understood, and synack understands none). The reserved flag bit is ignored.
 // `ipv4_repr::emit` always writes a 20-byte header without options. Policy checks that need
 // more than the packet (source not broadcast/multicast, destination is us, reassembly) belong
 // to net/.
@@ -30,6 +33,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -66,6 +70,66 @@ inline constexpr std::uint16_t flag_df = 0x4000;
 inline constexpr std::uint16_t flag_mf = 0x2000;
 inline constexpr std::uint16_t frag_offset_mask = 0x1fff;
 } // namespace ipv4_field
+
+/// RFC 791 §3.1 option types that the option walker knows the layout of (synack interprets none).
+namespace ipv4_option {
+inline constexpr std::uint8_t end_of_list = 0;
+inline constexpr std::uint8_t no_operation = 1;
+inline constexpr std::uint8_t record_route = 7;
+inline constexpr std::uint8_t timestamp = 68;
+inline constexpr std::uint8_t loose_source_route = 131;
+inline constexpr std::uint8_t strict_source_route = 137;
+} // namespace ipv4_option
+
+/// Walks the options of an IPv4 header (the bytes after the fixed 20) and returns the offset,
+/// in `options`, of the first malformed octet, or nothing when they are well-formed.
+///
+/// RFC 791 §3.1: an option is a single octet (End of Option List, No Operation) or "an
+/// option-type octet, an option-length octet, and the actual option-data octets. The
+/// option-length octet counts the option-type octet and the option-length octet as well as the
+/// option-data octets." A length below 2 or past the header is malformed (the bad octet is the
+/// length), and so is a type octet with no room for its length after it (the type). After an
+/// End of Option List the rest is padding and is not looked at. The options whose data starts
+/// with a pointer are checked as Linux checks them: record route and the source routes
+/// ("the smallest legal value for the pointer is 4") and timestamp ("the smallest legal value is
+/// 5"; its length counts a flags octet too); the bad octet is the length or the pointer.
+/// RFC 1122 §3.2.1.8: "The IP layer must not crash as the result of an option length that is
+/// outside the possible range"; a malformed option makes the datagram unusable (RFC 792,
+/// parameter problem: "incorrect arguments in an option").
+inline auto find_bad_ipv4_option(bytes_view options) noexcept -> std::optional<std::size_t> {
+  std::size_t at = 0;
+  while (at < options.size()) {
+    const auto type = std::to_integer<std::uint8_t>(options[at]);
+    if (type == ipv4_option::end_of_list) return std::nullopt;
+    if (type == ipv4_option::no_operation) {
+      ++at;
+      continue;
+    }
+    if (at + 1 >= options.size()) return at; // no room for the length octet
+    const std::size_t len = std::to_integer<std::uint8_t>(options[at + 1]);
+    if (len < 2 || len > options.size() - at) return at + 1;
+    std::size_t min_len = 2;
+    std::size_t min_pointer = 0;
+    switch (type) {
+      case ipv4_option::record_route:
+      case ipv4_option::loose_source_route:
+      case ipv4_option::strict_source_route:
+        min_len = 3;
+        min_pointer = 4;
+        break;
+      case ipv4_option::timestamp:
+        min_len = 4;
+        min_pointer = 5;
+        break;
+      default:
+        break;
+    }
+    if (len < min_len) return at + 1;
+    if (min_pointer != 0 && std::to_integer<std::uint8_t>(options[at + 2]) < min_pointer) return at + 2;
+    at += len;
+  }
+  return std::nullopt;
+}
 
 /// The fixed header; IHL * 4 can be up to 60.
 inline constexpr std::size_t ipv4_min_header_len = 20;
@@ -124,9 +188,15 @@ public:
   auto checksum() const noexcept -> std::uint16_t { return detail::get<std::uint16_t>(m_bytes, ipv4_field::checksum); }
   auto src() const noexcept -> ipv4_address { return ipv4_address::from_bytes(m_bytes.data() + ipv4_field::src.begin); }
   auto dst() const noexcept -> ipv4_address { return ipv4_address::from_bytes(m_bytes.data() + ipv4_field::dst.begin); }
-  /// The option bytes, never interpreted (empty when IHL is 5).
+  /// The option bytes (empty when IHL is 5); checked by bad_option_octet(), never interpreted.
   auto options() const noexcept -> Bytes {
     return m_bytes.subspan(ipv4_field::options, header_len() - ipv4_field::options);
+  }
+  /// The offset from the start of the header of the first malformed option octet (what an ICMP
+  /// parameter problem points at), or nothing when the options are well-formed (or absent).
+  auto bad_option_octet() const noexcept -> std::optional<std::size_t> {
+    if (auto at = find_bad_ipv4_option(options())) return ipv4_field::options + *at;
+    return std::nullopt;
   }
   /// [IHL*4, total length).
   auto payload() const noexcept -> Bytes { return m_bytes.subspan(header_len(), total_len() - header_len()); }
@@ -214,6 +284,8 @@ struct ipv4_repr {
     // RFC 791 §3.1: "The checksum field is the 16 bit one's complement of the one's complement
     // sum of all 16 bit words in the header."
     if (check == checksum_check::verify && !p.verify_checksum()) return unexpected{wire_error::bad_checksum};
+    // RFC 1122 §3.2.1.8 and RFC 792: a malformed option makes the datagram unusable.
+    if (p.bad_option_octet()) return unexpected{wire_error::bad_option};
     std::size_t payload_len = p.total_len() - p.header_len();
     // RFC 791 §3.2: the fragment offset counts 8-octet units of a datagram whose total length is
     // at most 65535; a fragment reaching past that cannot be reassembled (the "ping of death").
