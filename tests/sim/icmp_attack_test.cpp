@@ -130,22 +130,30 @@ TEST_CASE("forged ICMP fragmentation needed (MTU 108) during a transfer: the MSS
   link::sim_random rng{77};
   std::uint64_t forged = 0, acted = 0;
   const auto before = r.segments_sent();
-  // Every 100 ms the attacker quotes a sequence number in flight, the oldest one every other time.
+  // Once the transfer is under way (1 MiB acknowledged), every 100 ms the attacker quotes a
+  // sequence number in flight: the oldest unacknowledged one every other time, the strongest
+  // guess there is.
+  const auto start_una = r.c().tcb().snd_una;
   const auto t = r.transfer(bulk, [&](instant) {
     const auto tcb = r.c().tcb();
     const auto flight = static_cast<std::uint32_t>(tcb.snd_nxt - tcb.snd_una);
-    if (flight == 0) return;
+    if (flight == 0 || tcb.snd_una - start_una < (1u << 20)) return;
     const auto seq = forged % 2 == 0 ? tcb.snd_una : tcb.snd_una + static_cast<std::uint32_t>(rng.below(flight));
     ++forged;
     if (r.forge(108, seq)) ++acted;
   });
   const auto segs = r.segments_sent() - before;
+  const auto& st = r.net.a.tcp.stats();
   MESSAGE(
-      fmt::format("forged frag-needed (MTU 108) x{} during an 8 MiB transfer: {} acted on; {} segments in {:.2f} "
-                  "virtual s (clean run: {} segments in {:.2f} s, {:.1f}x); smallest MSS {}",
-                  forged, acted, segs, secs(t), clean_segs, secs(clean_time),
+      fmt::format("forged frag-needed (MTU 108) x{} during an 8 MiB transfer: {} acted on ({} deferred, then "
+                  "forgotten; {} not quoting the oldest segment); {} segments in {:.2f} virtual s (clean run: {} "
+                  "segments in {:.2f} s, {:.1f}x); smallest MSS {}",
+                  forged, acted, st.pmtu_deferred, st.pmtu_not_oldest, segs, secs(t), clean_segs, secs(clean_time),
                   static_cast<double>(segs) / static_cast<double>(clean_segs), r.min_send_mss));
   CHECK(forged > 5);
+  CHECK(st.pmtu_deferred > 0);
+  CHECK(st.pmtu_not_oldest > 0);
+  CHECK(st.pmtu_reductions == 0);
   // RFC 5927 §7.3: the segments quoted were acknowledged, so the claims were false.
   CHECK(acted == 0);
   CHECK(r.min_send_mss == clean.c().options().send_mss);
@@ -188,6 +196,11 @@ TEST_CASE(
                   full_mss, lowered, r.min_send_mss, segs, secs(t), clean_segs, raised, segs2, secs(t2)));
   // Linux's min_pmtu: 552 bytes, so an MSS of 512 (500 with the timestamp option).
   CHECK(r.min_send_mss >= 552 - 40 - 12);
+  CHECK(lowered == 552 - 40 - 12);
+  const auto& st = r.net.a.tcp.stats();
+  CHECK(st.pmtu_clamped == 1);
+  CHECK(st.pmtu_reductions == 1);
+  CHECK(st.pmtu_increases == 1);
   CHECK(raised == full_mss);
   CHECK(segs2 <= clean_segs + clean_segs / 10);
 }
