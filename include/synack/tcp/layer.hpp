@@ -13,7 +13,7 @@
 //     left in place and re-armed when it comes up), so restarting the retransmission timer on
 //     every ACK costs nothing here;
 //   - bounded everything: connections, SYN backlog, accept queues, the queue of stateless
-//     replies (RSTs and cookie SYN-ACKs).
+//     replies (RSTs and cookie SYN-ACKs), orphans (released connections still closing).
 //
 // Driving it: on_segment(now, ...) for each arriving segment, on_timeout(now) when
 // next_deadline() passes, and poll(now, emit) once per turn: it sends what the touched
