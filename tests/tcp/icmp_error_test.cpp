@@ -89,6 +89,22 @@ TEST_CASE("an ICMP error quoting a sequence number not in flight is ignored and 
   CHECK(f.conn.options().send_mss == 1460);
 }
 
+TEST_CASE("an ICMP error for a connection that is CLOSED changes nothing (no timer in CLOSED)") {
+  // Found by fuzz_connection: "fragmentation needed" about data still counted in flight after an
+  // ABORT armed the path MTU timer of a CLOSED connection.
+  fixture f;
+  to_established(f);
+  const std::string big(2920, 'b');
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  (void)f.poll();
+  f.conn.abort(f.now);
+  (void)f.poll();
+  REQUIRE(f.state() == state::closed);
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 1000));
+  CHECK_FALSE(f.conn.next_deadline().has_value());
+  CHECK(f.shared.stats.pmtu_reductions == 0);
+}
+
 TEST_CASE("fragmentation needed below min_pmtu (552, Linux's) is raised to it: a forged MTU 108 gives an MSS of 512") {
   fixture f;
   to_established(f);

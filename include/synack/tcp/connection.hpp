@@ -355,6 +355,8 @@ public:
   /// (RFC 1191), within the bounds on_frag_needed() sets against forged messages.
   /// Returns true when the message changed the connection now.
   auto on_icmp_error(instant now, icmp_error_kind kind, seq_number quoted_seq, std::uint16_t next_hop_mtu) -> bool {
+    // No connection to act on (as Linux: CLOSED and TIME_WAIT ignore them; LISTEN sent nothing).
+    if (in_state(m_state, tcp::state::closed | tcp::state::listen | tcp::state::time_wait)) return false;
     if (!(m_snd_una <= quoted_seq && quoted_seq < m_snd_nxt)) {
       ++m_shared->stats.icmp_out_of_window;
       return false;
