@@ -137,7 +137,7 @@ TEST_CASE("forged ICMP fragmentation needed (MTU 108) during a transfer: the MSS
   const auto t = r.transfer(bulk, [&](instant) {
     const auto tcb = r.c().tcb();
     const auto flight = static_cast<std::uint32_t>(tcb.snd_nxt - tcb.snd_una);
-    if (flight == 0 || tcb.snd_una - start_una < (1u << 20)) return;
+    if (flight == 0 || static_cast<std::uint32_t>(tcb.snd_una - start_una) < (1u << 20)) return;
     const auto seq = forged % 2 == 0 ? tcb.snd_una : tcb.snd_una + static_cast<std::uint32_t>(rng.below(flight));
     ++forged;
     if (r.forge(108, seq)) ++acted;

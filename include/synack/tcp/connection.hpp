@@ -561,12 +561,13 @@ private:
       return false;
     }
     // RFC 5927 §7.3, the counter-measure to the PMTUD attack (OpenBSD's and NetBSD's
-    // TF_PMTUD_PEND): when a segment larger than the claimed MTU allows has been acknowledged
-    // since the last change, the claim contradicts what the path just carried. It is then not
-    // acted on at once but remembered, and applied only if the quoted segment times out
-    // (really lost); if that segment is acknowledged, the claim was false and is forgotten. A
-    // claim consistent with what was acknowledged (nothing yet, at the start of a flight, or
-    // only smaller segments) is applied at once, like Linux's "fast" path MTU discovery.
+    // TF_PMTUD_PEND): when an acknowledgment since the last change covered more data than one
+    // segment under the claimed MTU carries (a larger segment crossed the path), the claim
+    // contradicts what the path just carried. It is then not acted on at once but remembered,
+    // and applied only if the quoted segment times out (really lost); if that segment is
+    // acknowledged, the claim was false and is forgotten. A claim consistent with what was
+    // acknowledged (nothing yet, at the start of a flight, or only smaller segments) is applied
+    // at once, like Linux's "fast" path MTU discovery.
     const auto payload = static_cast<std::uint16_t>(mss - (m_ts_ok ? 12 : 0));
     if (payload < m_pmtu_acked) {
       // Several claims: keep the one about the oldest segment (OpenBSD), the smaller MTU on a tie.
@@ -789,12 +790,9 @@ private:
 
   // Options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
   std::uint16_t m_peer_mss = 0;
-  std::uint16_t m_path_mss = 0xffff;    // from "fragmentation needed" (RFC 1191)
-  std::uint16_t m_pmtu_acked = 0;       // largest segment acknowledged since the path MTU last changed
-  std::uint16_t m_pmtu_pending_mss = 0; // a deferred "fragmentation needed" (RFC 5927 §7.3), or 0
-  seq_number m_pmtu_pending_seq;        // ... and the sequence number it quoted
-  std::uint8_t m_snd_wscale = 0;        // applied to windows we receive
-  std::uint8_t m_rcv_wscale = 0;        // applied to windows we send
+  std::uint16_t m_path_mss = 0xffff; // from "fragmentation needed" (RFC 1191)
+  std::uint8_t m_snd_wscale = 0;     // applied to windows we receive
+  std::uint8_t m_rcv_wscale = 0;     // applied to windows we send
   bool m_wscale_ok = false;
   bool m_sack_ok = false;
   bool m_ts_ok = false;
@@ -802,6 +800,11 @@ private:
   std::uint32_t m_ts_recent = 0; // RFC 7323 §4.3 TS.Recent
   instant m_ts_recent_time;      // when TS.Recent was set (PAWS' 24-day rule, §5.5)
   seq_number m_last_ack_sent;    // RFC 7323 §4.3 Last.ACK.sent
+
+  // Path MTU discovery against forged "fragmentation needed" (RFC 5927 §7.3, on_frag_needed).
+  std::uint16_t m_pmtu_acked = 0;       // most data one ACK covered since the path MTU last changed, up to a segment
+  std::uint16_t m_pmtu_pending_mss = 0; // a deferred claim's MSS, or 0
+  seq_number m_pmtu_pending_seq;        // ... and the sequence number it quoted
 
   // Buffers.
   ring_buffer m_sndbuf;
