@@ -76,6 +76,161 @@ TEST_CASE("the resend after fragmentation needed stays within SND.NXT and the pe
   CHECK(f.conn.tcb().snd_nxt == snd_nxt);
 }
 
+TEST_CASE("an ICMP error quoting a sequence number not in flight is ignored and counted (RFC 5927 §4.1)") {
+  fixture f;
+  to_established(f);
+  CHECK(f.conn.send(as_bytes(std::string_view{"data"})) == 4);
+  (void)f.poll();
+  for (auto k : {kind::hard, kind::soft, kind::frag_needed}) {
+    CHECK_FALSE(f.conn.on_icmp_error(f.now, k, local_iss, 600));     // already acknowledged (the SYN)
+    CHECK_FALSE(f.conn.on_icmp_error(f.now, k, local_iss + 5, 600)); // not sent yet (SND.NXT)
+  }
+  CHECK(f.shared.stats.icmp_out_of_window == 6);
+  CHECK(f.conn.options().send_mss == 1460);
+}
+
+TEST_CASE("an ICMP error for a connection that is CLOSED changes nothing (no timer in CLOSED)") {
+  // Found by fuzz_connection: "fragmentation needed" about data still counted in flight after an
+  // ABORT armed the path MTU timer of a CLOSED connection.
+  fixture f;
+  to_established(f);
+  const std::string big(2920, 'b');
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  (void)f.poll();
+  f.conn.abort(f.now);
+  (void)f.poll();
+  REQUIRE(f.state() == state::closed);
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 1000));
+  CHECK_FALSE(f.conn.next_deadline().has_value());
+  CHECK(f.shared.stats.pmtu_reductions == 0);
+}
+
+TEST_CASE("fragmentation needed below min_pmtu (552, Linux's) is raised to it: a forged MTU 108 gives an MSS of 512") {
+  fixture f;
+  to_established(f);
+  const std::string big(4000, 'b');
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  (void)f.poll();
+  // RFC 1191 §3: never below 68.
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 67));
+  CHECK(f.shared.stats.pmtu_clamped == 0);
+  CHECK(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 108));
+  CHECK(f.conn.options().send_mss == 512);
+  CHECK(f.shared.stats.pmtu_clamped == 1);
+  CHECK(f.shared.stats.pmtu_reductions == 1);
+  for (auto& s : f.poll()) CHECK(s.payload.size() <= 512);
+  // Once at the floor, a lower claim changes nothing.
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 108));
+  CHECK(f.shared.stats.pmtu_reductions == 1);
+  SUBCASE("the floor is a setting") {
+    tcp::config c = fixture::plain_config();
+    c.min_pmtu = 68;
+    fixture g{c};
+    to_established(g);
+    CHECK(g.conn.send(as_bytes(big)) == big.size());
+    (void)g.poll();
+    CHECK(g.conn.on_icmp_error(g.now, kind::frag_needed, local_iss + 1, 108));
+    CHECK(g.conn.options().send_mss == 68);
+  }
+}
+
+TEST_CASE("fragmentation needed must quote the oldest unacknowledged segment") {
+  fixture f;
+  to_established(f);
+  const std::string big(4380, 'b'); // three full-sized segments
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  REQUIRE(f.poll().size() == 3);
+  // The second and third segments are in flight, but not the oldest: a blind attacker's guess
+  // anywhere in the flight no longer works.
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1 + 1460, 1000));
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1 + 2920, 1000));
+  CHECK(f.shared.stats.pmtu_not_oldest == 2);
+  CHECK(f.conn.options().send_mss == 1460);
+  // Anywhere within the oldest segment is fine (a partial acknowledgment moves SND.UNA into it).
+  CHECK(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1 + 700, 1000));
+  CHECK(f.conn.options().send_mss == 960);
+}
+
+TEST_CASE("RFC 5927 §7.3: a claim contradicted by an acknowledged segment waits for the quoted segment to time out") {
+  fixture f;
+  to_established(f);
+  const std::string big(2920, 'b'); // two full-sized segments
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  REQUIRE(f.poll().size() == 2);
+  // The first full-sized segment crossed the path: 1500-byte packets get through.
+  f.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 1 + 1460));
+  (void)f.poll();
+  const auto una = local_iss + 1 + 1460;
+  // "MTU 1000" about the next segment contradicts that; it is remembered, not acted on.
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, una, 1000));
+  CHECK(f.shared.stats.pmtu_deferred == 1);
+  CHECK(f.conn.options().send_mss == 1460);
+  SUBCASE("the quoted segment is acknowledged: the claim was false and is forgotten") {
+    f.recv(seg{}.seq(remote_iss + 1).ack(local_iss + 1 + 2920));
+    (void)f.poll();
+    CHECK(f.conn.send(as_bytes(big)) == big.size());
+    REQUIRE(f.poll().size() == 2);
+    f.fire_next_timer(); // an RTO, about other data
+    CHECK(f.conn.options().send_mss == 1460);
+    CHECK(f.shared.stats.pmtu_reductions == 0);
+  }
+  SUBCASE("the quoted segment times out: it was really too big; the claim is applied before the retransmission") {
+    f.fire_next_timer();
+    CHECK(f.shared.stats.rto_expirations == 1);
+    CHECK(f.conn.options().send_mss == 960);
+    CHECK(f.shared.stats.pmtu_reductions == 1);
+    auto again = f.poll();
+    REQUIRE(!again.empty());
+    CHECK(again.front().retransmission);
+    CHECK(again.front().repr.seq == una);
+    CHECK(again.front().payload.size() == 960);
+  }
+  SUBCASE("a partial acknowledgment covers the quoted bytes: they arrived, the claim is forgotten") {
+    f.recv(seg{}.seq(remote_iss + 1).ack(una + 1000));
+    (void)f.poll();
+    f.fire_next_timer();
+    CHECK(f.shared.stats.rto_expirations == 1);
+    CHECK(f.conn.options().send_mss == 1460);
+  }
+}
+
+TEST_CASE("RFC 1191 §6.3: a lowered path MTU is raised again after pmtu_expires (10 minutes) without a decrease") {
+  fixture f;
+  to_established(f);
+  const std::string big(2920, 'b');
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  (void)f.poll();
+  REQUIRE(f.conn.on_icmp_error(f.now, kind::frag_needed, local_iss + 1, 1000));
+  REQUIRE(f.conn.options().send_mss == 960);
+  (void)f.poll();
+  f.recv(seg{}.seq(remote_iss + 1).ack(f.conn.tcb().snd_nxt));
+  (void)f.poll();
+  f.advance(5min);
+  // A further decrease restarts the wait. (Full 960-byte segments were acknowledged since the
+  // last change, so "MTU 800" waits for the quoted segment to time out, RFC 5927 §7.3.)
+  const std::string more(2880, 'm');
+  CHECK(f.conn.send(as_bytes(more)) == more.size());
+  (void)f.poll();
+  CHECK_FALSE(f.conn.on_icmp_error(f.now, kind::frag_needed, f.conn.tcb().snd_una, 800));
+  f.fire_next_timer();
+  REQUIRE(f.conn.options().send_mss == 760);
+  (void)f.poll();
+  f.recv(seg{}.seq(remote_iss + 1).ack(f.conn.tcb().snd_nxt));
+  REQUIRE(f.conn.tcb().snd_una == f.conn.tcb().snd_nxt);
+  (void)f.poll();
+  f.advance(10min - 2s);
+  CHECK(f.conn.options().send_mss == 760);
+  CHECK(f.shared.stats.pmtu_increases == 0);
+  f.advance(3s);
+  CHECK(f.conn.options().send_mss == 1460);
+  CHECK(f.shared.stats.pmtu_increases == 1);
+  CHECK(f.shared.stats.pmtu_reductions == 2);
+  CHECK(f.conn.send(as_bytes(big)) == big.size());
+  auto out = f.poll();
+  REQUIRE(!out.empty());
+  CHECK(out.front().payload.size() == 1460);
+}
+
 TEST_CASE("the IPv4 layer hands up the quoted TCP sequence number of an ICMP error") {
   net::ipv4_interface ip{net::ipv4_config{.address = wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}}};
   // Our SYN as a router would quote it: IPv4 header + the first 8 bytes of TCP.

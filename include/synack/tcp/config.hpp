@@ -76,6 +76,20 @@ struct config {
   /// Header prediction (tcp/input.hpp, try_fast_path): the common in-order segment of an
   /// ESTABLISHED connection skips the general checks. Off only to compare the two paths.
   bool header_prediction = true;
+  /// Orphans (connections the application released with tcp::layer::release, still closing
+  /// in the background): how many zero-window probes in a row (the window never opening), or
+  /// retransmissions of the same data, an orphan gets before it is reset. Linux's
+  /// tcp_orphan_retries (whose default 0 means 8). A connection the application still holds is
+  /// never affected (RFC 9293 §3.8.6.1 lets it wait for a closed window indefinitely).
+  std::uint8_t orphan_retries = 8;
+  /// RFC 1191 path MTU discovery: the smallest path MTU a "fragmentation needed" message can
+  /// set; a smaller next-hop MTU is raised to it (Linux's net.ipv4.route.min_pmtu, 552 = 512 +
+  /// 40: an MSS of 512). A forged message can then cost at most a factor of about 3 in segments.
+  std::uint16_t min_pmtu = 552;
+  /// RFC 1191 §6.3: a lowered path MTU is raised back to the link's after this long without a
+  /// further decrease ("on the order of 10 minutes"; Linux's net.ipv4.route.mtu_expires, 600 s).
+  /// Zero keeps a lowered path MTU for the life of the connection.
+  duration pmtu_expires = 10min;
 };
 
 /// How a connection ended, when it did not end by the normal close.
@@ -137,6 +151,16 @@ struct counters {
   std::uint64_t predicted_acks = 0;   // header prediction hits: pure ACKs of new data (Linux TCPHPAcks)
   std::uint64_t predicted_data = 0;   // header prediction hits: in-order data (Linux TCPHPHits)
   std::uint64_t direct_placed = 0;    // bytes copied straight into a waiting reader's buffer
+
+  // Orphans (tcp::layer::release) and the path MTU (RFC 1191) against forged ICMP (RFC 5927).
+  std::uint64_t orphans_timed_out = 0;  // orphans reset after orphan_retries probes or retransmissions
+  std::uint64_t orphans_dropped = 0;    // orphans reset, oldest first, beyond max_orphans (Linux TCPAbortOnMemory)
+  std::uint64_t icmp_out_of_window = 0; // ICMP errors quoting no sequence number in flight (Linux OutOfWindowIcmps)
+  std::uint64_t pmtu_not_oldest = 0;    // "fragmentation needed" not quoting the oldest unacknowledged segment
+  std::uint64_t pmtu_clamped = 0;       // "fragmentation needed" below min_pmtu, raised to it
+  std::uint64_t pmtu_deferred = 0;      // held until the quoted segment times out (RFC 5927 §7.3)
+  std::uint64_t pmtu_reductions = 0;    // path MTU lowered (the MSS with it)
+  std::uint64_t pmtu_increases = 0;     // path MTU raised again after pmtu_expires (RFC 1191 §6.3)
   /// How many times each of the 11 states was entered (index_of(state)).
   std::array<std::uint64_t, state_count> state_entered{};
 };
@@ -176,6 +200,14 @@ void for_each_counter(const counters& c, F&& f) {
   f("predicted acknowledgments", c.predicted_acks);
   f("predicted data segments", c.predicted_data);
   f("bytes placed directly in a reader's buffer", c.direct_placed);
+  f("orphans reset after too many probes or retransmissions", c.orphans_timed_out);
+  f("orphans reset because there were too many", c.orphans_dropped);
+  f("ICMP errors for sequence numbers not in flight", c.icmp_out_of_window);
+  f("fragmentation needed ignored (not the oldest segment)", c.pmtu_not_oldest);
+  f("fragmentation needed below the minimum path MTU", c.pmtu_clamped);
+  f("fragmentation needed deferred until a timeout", c.pmtu_deferred);
+  f("path MTU reductions", c.pmtu_reductions);
+  f("path MTU increases after the expiry", c.pmtu_increases);
 }
 
 } // namespace synack::tcp

@@ -314,6 +314,25 @@ public:
     enter_closed(m_state == tcp::state::closed ? error::none : error::connection_aborted);
   }
 
+  /// The application let go of the connection while it still closes (tcp::layer::release): an
+  /// orphan. Nobody will read or write it again, so RFC 9293 §3.8.6.1's "the sending TCP peer
+  /// MUST allow the connection to stay open" while the peer answers zero-window probes serves
+  /// no one, and a peer that keeps its window closed would hold the connection and its send
+  /// buffer forever (Sockstress). As Linux does since 2014 ("tcp: abort orphan sockets stalling
+  /// on zero window probes"), an orphan is reset after config::orphan_retries zero-window
+  /// probes in a row, and gives up after orphan_retries retransmissions rather than
+  /// max_retries (Linux's tcp_orphan_retries). RFC 6429 lets a sender close a connection stuck
+  /// in the persist condition for resource management. The layer also caps their number.
+  void orphan() noexcept { m_orphan = true; }
+  auto orphaned() const noexcept -> bool { return m_orphan; }
+  /// The layer has too many orphans and gives this one up (layer_config::max_orphans): the peer
+  /// is told with a RST (Linux's tcp_out_of_resources does the same), and the connection is
+  /// CLOSED.
+  void reset_orphan() {
+    ++m_shared->stats.orphans_dropped;
+    give_up_orphan(error::connection_aborted);
+  }
+
   // ---------------------------------------------------------------------------------------
   // Driving (definitions in tcp/input.hpp and tcp/output.hpp)
 
@@ -329,33 +348,27 @@ public:
   /// RFC 1122 §4.2.3.9: "TCP MUST act on an ICMP error message passed up from the IP layer,
   /// directing it to the connection that created the error." `quoted_seq` is the sequence
   /// number of the segment the error quotes: as RFC 5927 §4.1 advises, an error whose sequence
-  /// number is not in [SND.UNA, SND.NXT) is ignored, so a blind attacker cannot use it.
-  /// Hard errors refuse a connection still opening (SYN_SENT), as Linux does; in the
-  /// synchronized states they are treated as soft, as RFC 5461 §4 recommends. "Fragmentation
-  /// needed" lowers the MSS to the next-hop MTU - 40 (RFC 1191 §6.1) and resends at once.
-  /// Returns true when the message was acted on.
+  /// number is not in [SND.UNA, SND.NXT) is ignored (and counted, icmp_out_of_window), so a
+  /// blind attacker must guess one in flight. Hard errors refuse a connection still opening
+  /// (SYN_SENT), as Linux does; in the synchronized states they are treated as soft, as RFC
+  /// 5461 §4 recommends; soft errors change nothing. "Fragmentation needed" lowers the path MTU
+  /// (RFC 1191), within the bounds on_frag_needed() sets against forged messages.
+  /// Returns true when the message changed the connection now.
   auto on_icmp_error(instant now, icmp_error_kind kind, seq_number quoted_seq, std::uint16_t next_hop_mtu) -> bool {
-    (void)now;
-    if (!(m_snd_una <= quoted_seq && quoted_seq < m_snd_nxt)) return false;
+    // No connection to act on (as Linux: CLOSED and TIME_WAIT ignore them; LISTEN sent nothing).
+    if (in_state(m_state, tcp::state::closed | tcp::state::listen | tcp::state::time_wait)) return false;
+    if (!(m_snd_una <= quoted_seq && quoted_seq < m_snd_nxt)) {
+      ++m_shared->stats.icmp_out_of_window;
+      return false;
+    }
     switch (kind) {
       case icmp_error_kind::hard:
         if (m_state != tcp::state::syn_sent) return false;
         ++m_shared->stats.attempt_fails;
         enter_closed(error::connection_refused);
         return true;
-      case icmp_error_kind::frag_needed: {
-        // RFC 1191 §3: a Datagram Too Big message with an MTU we already respect, or below
-        // the minimum of 68 (RFC 791), is ignored.
-        if (next_hop_mtu < 68 + 40) return false;
-        const auto mss = static_cast<std::uint16_t>(next_hop_mtu - 40);
-        if (mss >= mss_cap()) return false;
-        m_path_mss = mss;
-        m_cc.set_smss(effective_mss_base());
-        m_scoreboard.set_smss(effective_mss_base());
-        m_rtx_due = true; // the segment that was too big is resent in the new size
-        m_rtx_len = effective_mss_base();
-        return true;
-      }
+      case icmp_error_kind::frag_needed:
+        return on_frag_needed(now, quoted_seq, next_hop_mtu);
       case icmp_error_kind::soft:
         return false;
     }
@@ -505,6 +518,111 @@ private:
   /// Queues a RST (sent by the next poll_transmit): <SEQ=seq><CTL=RST> or, with an ack,
   /// <SEQ=seq><ACK=ack><CTL=RST,ACK>.
   void queue_rst(seq_number seq, std::optional<seq_number> ack) { m_reply = control_reply{seq, ack}; }
+
+  /// Ends an orphan (reset_orphan(), or the orphan_retries limit): a RST in every state where
+  /// the peer still has the connection open, so it frees its side too; then CLOSED. TIME_WAIT
+  /// just goes (RFC 9293 §3.10.5 ABORT: "respond with ok and delete the TCB").
+  void give_up_orphan(error e) {
+    if (in_state(m_state, tcp::state::syn_received | synchronized_states) && m_state != tcp::state::time_wait)
+      queue_rst(m_snd_nxt, std::nullopt);
+    enter_closed(e);
+  }
+
+  // Path MTU (RFC 1191), hardened against forged "fragmentation needed" (RFC 5927 §7).
+  /// Whether `seq` lies in the oldest unacknowledged segment, [SND.UNA, SND.UNA + SMSS).
+  auto in_oldest_segment(seq_number seq) const noexcept -> bool {
+    return m_snd_una <= seq && seq < m_snd_nxt && static_cast<std::uint32_t>(seq - m_snd_una) < effective_mss_base();
+  }
+  /// "Fragmentation needed" quoting `quoted_seq` (in flight) with `next_hop_mtu`.
+  auto on_frag_needed(instant now, seq_number quoted_seq, std::uint16_t next_hop_mtu) -> bool {
+    // RFC 1191 §3: "A host MUST never reduce its estimate of the Path MTU below 68 octets."
+    if (next_hop_mtu < 68) return false;
+    // The floor: Linux's min_pmtu (552). A next-hop MTU below it is raised to it (as Linux
+    // does), so a forged "MTU 108" (an MSS of 64, 25 times the segments) costs at most an MSS
+    // of 512. RFC 8201 §4 sets the same kind of floor for IPv6: "A node MUST NOT reduce its
+    // estimate of the Path MTU below the IPv6 minimum link MTU."
+    auto mtu = next_hop_mtu;
+    if (mtu < m_cfg.min_pmtu) {
+      ++m_shared->stats.pmtu_clamped;
+      mtu = std::max<std::uint16_t>(m_cfg.min_pmtu, 68);
+    }
+    const auto mss = static_cast<std::uint16_t>(mtu - 40);
+    // RFC 1191 §3: "A host MUST not increase its estimate of the Path MTU in response to the
+    // contents of a Datagram Too Big message"; one we already respect changes nothing.
+    if (mss >= mss_cap()) return false;
+    // The quoted segment must be the oldest one unacknowledged, not any in flight (RFC 5927
+    // §4.1 checks only [SND.UNA, SND.NXT), which Linux does too): when a path's MTU drops,
+    // every segment in flight is too big and the first message a router sends quotes the
+    // oldest, so a real reduction is not missed (a later quote is ignored, and the oldest
+    // segment's retransmission brings a message that qualifies), while a blind attacker must
+    // now guess SND.UNA within one segment instead of anywhere in the flight.
+    if (!in_oldest_segment(quoted_seq)) {
+      ++m_shared->stats.pmtu_not_oldest;
+      return false;
+    }
+    // RFC 5927 §7.3, the counter-measure to the PMTUD attack (OpenBSD's and NetBSD's
+    // TF_PMTUD_PEND): when an acknowledgment since the last change covered more data than one
+    // segment under the claimed MTU carries (a larger segment crossed the path), the claim
+    // contradicts what the path just carried. It is then not acted on at once but remembered,
+    // and applied only if the quoted segment times out (really lost); if that segment is
+    // acknowledged, the claim was false and is forgotten. A claim consistent with what was
+    // acknowledged (nothing yet, at the start of a flight, or only smaller segments) is applied
+    // at once, like Linux's "fast" path MTU discovery.
+    const auto payload = static_cast<std::uint16_t>(mss - (m_ts_ok ? 12 : 0));
+    if (payload < m_pmtu_acked) {
+      // Several claims: keep the one about the oldest segment (OpenBSD), the smaller MTU on a tie.
+      if (m_pmtu_pending_mss == 0 || quoted_seq < m_pmtu_pending_seq ||
+          (quoted_seq == m_pmtu_pending_seq && mss < m_pmtu_pending_mss)) {
+        m_pmtu_pending_seq = quoted_seq;
+        m_pmtu_pending_mss = mss;
+      }
+      ++m_shared->stats.pmtu_deferred;
+      return false;
+    }
+    lower_path_mss(now, mss);
+    m_rtx_due = true; // the segment that was too big is resent in the new size
+    m_rtx_len = effective_mss_base();
+    return true;
+  }
+  /// RFC 1191 §6.1: the MSS follows the path MTU (minus 40 bytes of IPv4 and TCP headers).
+  void lower_path_mss(instant now, std::uint16_t mss) {
+    m_path_mss = mss;
+    m_pmtu_acked = 0;
+    m_pmtu_pending_mss = 0;
+    m_cc.set_smss(effective_mss_base());
+    m_scoreboard.set_smss(effective_mss_base());
+    ++m_shared->stats.pmtu_reductions;
+    // RFC 1191 §6.3: "When a PMTU value has not been decreased for a while (on the order of 10
+    // minutes), the PMTU estimate should be set to the first-hop data-link MTU, and the
+    // packetization layers should be notified of the change." Each decrease restarts the wait.
+    if (m_cfg.pmtu_expires > duration::zero()) m_timers.set(timer_kind::pmtu, now + m_cfg.pmtu_expires);
+  }
+  /// The pmtu timer expired (RFC 1191 §6.3, above): back to the link's MTU; if the path is still
+  /// narrow, the next "fragmentation needed" lowers it again.
+  void raise_path_mss() {
+    if (m_path_mss == 0xffff) return;
+    m_path_mss = 0xffff;
+    m_pmtu_acked = 0;
+    m_pmtu_pending_mss = 0;
+    m_cc.set_smss(effective_mss_base());
+    m_scoreboard.set_smss(effective_mss_base());
+    ++m_shared->stats.pmtu_increases;
+  }
+  /// SND.UNA advanced by `acked` bytes (tcp/input.hpp on_new_ack): the largest segment known to
+  /// have crossed the path since the last change, and a deferred claim about a segment that was
+  /// acknowledged is forgotten (it was false).
+  void pmtu_on_ack(std::uint32_t acked) noexcept {
+    m_pmtu_acked = static_cast<std::uint16_t>(
+        std::max<std::uint32_t>(m_pmtu_acked, std::min<std::uint32_t>(acked, effective_mss_base())));
+    if (m_pmtu_pending_mss != 0 && m_pmtu_pending_seq < m_snd_una) m_pmtu_pending_mss = 0;
+  }
+  /// The retransmission timer expired: a deferred claim about the segment that timed out was
+  /// perhaps true after all (RFC 5927 §7.3); it is applied before the retransmission.
+  void pmtu_on_rto(instant now) {
+    if (m_pmtu_pending_mss == 0) return;
+    const auto mss = std::exchange(m_pmtu_pending_mss, 0);
+    if (in_oldest_segment(m_pmtu_pending_seq) && mss < mss_cap()) lower_path_mss(now, mss);
+  }
 
   // Sequence space helpers.
   /// Sequence number just past the last data byte queued by the application.
@@ -683,6 +801,11 @@ private:
   instant m_ts_recent_time;      // when TS.Recent was set (PAWS' 24-day rule, §5.5)
   seq_number m_last_ack_sent;    // RFC 7323 §4.3 Last.ACK.sent
 
+  // Path MTU discovery against forged "fragmentation needed" (RFC 5927 §7.3, on_frag_needed).
+  std::uint16_t m_pmtu_acked = 0;       // most data one ACK covered since the path MTU last changed, up to a segment
+  std::uint16_t m_pmtu_pending_mss = 0; // a deferred claim's MSS, or 0
+  seq_number m_pmtu_pending_seq;        // ... and the sequence number it quoted
+
   // Buffers.
   ring_buffer m_sndbuf;
   ring_buffer m_rcvbuf;
@@ -694,6 +817,7 @@ private:
   bool m_fin_queued = false;   // the application closed its sending side
   bool m_fin_received = false; // the peer's FIN was processed (in order)
   bool m_read_closed = false;  // close() was called: no more reading
+  bool m_orphan = false;       // released by the application (orphan())
   bool m_ack_now = false;      // an ACK must go out on the next poll
   bool m_window_update_check = false;
   bool m_rtx_due = false;     // a retransmission is due (RTO, fast or partial ACK)

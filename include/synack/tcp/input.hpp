@@ -537,6 +537,7 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   const bool covers_syn = !m_syn_acked; // any new ACK covers ISS first (RFC 9293 §3.10.7.3)
   m_syn_acked = true;
   m_snd_una = new_una;
+  pmtu_on_ack(acked);
   if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
   m_retries = 0;
   m_dup_acks = 0;

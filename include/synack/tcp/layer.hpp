@@ -13,7 +13,7 @@
 //     left in place and re-armed when it comes up), so restarting the retransmission timer on
 //     every ACK costs nothing here;
 //   - bounded everything: connections, SYN backlog, accept queues, the queue of stateless
-//     replies (RSTs and cookie SYN-ACKs).
+//     replies (RSTs and cookie SYN-ACKs), orphans (released connections still closing).
 //
 // Driving it: on_segment(now, ...) for each arriving segment, on_timeout(now) when
 // next_deadline() passes, and poll(now, emit) once per turn: it sends what the touched
@@ -56,6 +56,12 @@ struct layer_config {
   port_range ephemeral_ports{};
   /// Stateless replies (RSTs, cookie SYN-ACKs) queued between two polls; more are dropped.
   std::size_t max_pending_replies = 1024;
+  /// Orphans (connections the application released that are still closing, TIME_WAIT not
+  /// included) at most; when one more would exceed it, the oldest orphan is reset first
+  /// (counters::orphans_dropped), so a peer that keeps windows closed (Sockstress) cannot pin
+  /// every connection slot. 0: half of max_connections, as Linux's tcp_max_orphans is half its
+  /// connection hash. Each orphan is also bounded in time (tcp::config::orphan_retries).
+  std::size_t max_orphans = 0;
 };
 
 /// A connection of the layer: its slot and the slot's generation (a stale id finds nothing).
@@ -113,6 +119,8 @@ public:
   /// Connections in any state (including orphans finishing their close, and CLOSED ones the
   /// application has not released yet).
   auto connection_count() const noexcept -> std::size_t { return m_slots.size() - m_free.size(); }
+  /// Orphans: connections released by the application and still closing (not in TIME_WAIT).
+  auto orphan_count() const noexcept -> std::size_t { return m_orphans; }
 
   void set_event_sink(event_sink sink, void* context) noexcept {
     m_event_sink = sink;
@@ -228,7 +236,8 @@ public:
 
   /// The application lets go of the connection (`id` is stale from now on). An open one is
   /// closed gracefully (FIN) and finishes in the background, as an orphan, bounded by the
-  /// timers; a closed one is freed.
+  /// timers (connection::orphan(): config::orphan_retries) and in number (max_orphans); a
+  /// closed one is freed.
   void release(instant now, conn_id id) {
     auto* c = find(id);
     if (!c) return;
@@ -244,6 +253,8 @@ public:
         c->close(now);
       ++s.generation; // an orphan: the application's id finds nothing any more
       mark_dirty(s);
+      c->orphan();
+      if (!in_state(c->state(), tcp::state::closed | tcp::state::time_wait)) add_orphan(s);
     } else if (c->wants_poll()) {
       ++s.generation;
       mark_dirty(s); // a RST is still to be sent: poll() frees it afterwards
@@ -374,6 +385,10 @@ private:
     layer* owner = nullptr;
     std::uint32_t index = 0;
     std::uint32_t generation = 0;
+    // The list of orphans, oldest first (add_orphan): neighbours' indexes, or conn_id::invalid.
+    bool orphan = false;
+    std::uint32_t orphan_prev = conn_id::invalid;
+    std::uint32_t orphan_next = conn_id::invalid;
     std::optional<connection_type> conn;
     std::uint32_t listener = conn_id::invalid; // passive and not yet accepted: its listener
     void* user = nullptr;
@@ -475,6 +490,7 @@ private:
       }
     }
     unindex(s);
+    remove_orphan(s);
     m_heap.disarm(s);
     s.conn.reset();
     s.listener = conn_id::invalid;
@@ -503,6 +519,52 @@ private:
     if (it == m_by_tuple.end()) return std::nullopt;
     m_last_hit.emplace(t, it->second);
     return it->second;
+  }
+
+  /// The orphan limit in force (layer_config::max_orphans).
+  auto max_orphans() const noexcept -> std::size_t {
+    return std::max<std::size_t>(m_cfg.max_orphans ? m_cfg.max_orphans : m_cfg.max_connections / 2, 1);
+  }
+
+  /// `s` just became an orphan: it joins the list (the newest), after the oldest orphans beyond
+  /// the limit were reset. Oldest first: the orphans a peer has held longest (with windows kept
+  /// closed, the likeliest to be stuck) are reclaimed, and a new orphan (often a response still
+  /// draining) gets its chance. Linux resets the new one instead; either way the number is
+  /// bounded.
+  void add_orphan(slot& s) {
+    if (s.orphan) return;
+    while (m_orphans >= max_orphans() && m_orphan_head != conn_id::invalid) {
+      auto& old = *m_slots[m_orphan_head];
+      remove_orphan(old);
+      if (!old.conn || in_state(old.conn->state(), tcp::state::closed | tcp::state::time_wait)) continue;
+      old.conn->reset_orphan(); // RST now, CLOSED; poll() sends it and frees the slot
+      mark_dirty(old);
+    }
+    s.orphan = true;
+    s.orphan_prev = m_orphan_tail;
+    s.orphan_next = conn_id::invalid;
+    if (m_orphan_tail != conn_id::invalid)
+      m_slots[m_orphan_tail]->orphan_next = s.index;
+    else
+      m_orphan_head = s.index;
+    m_orphan_tail = s.index;
+    ++m_orphans;
+  }
+
+  /// `s` is no orphan any more (freed, or it reached TIME_WAIT or CLOSED).
+  void remove_orphan(slot& s) {
+    if (!s.orphan) return;
+    if (s.orphan_prev != conn_id::invalid)
+      m_slots[s.orphan_prev]->orphan_next = s.orphan_next;
+    else
+      m_orphan_head = s.orphan_next;
+    if (s.orphan_next != conn_id::invalid)
+      m_slots[s.orphan_next]->orphan_prev = s.orphan_prev;
+    else
+      m_orphan_tail = s.orphan_prev;
+    s.orphan = false;
+    s.orphan_prev = s.orphan_next = conn_id::invalid;
+    --m_orphans;
   }
 
   void mark_dirty(slot& s) {
@@ -534,6 +596,8 @@ private:
         if (m_accept_sink) m_accept_sink(m_accept_context, listener_id{s.listener, l.generation}, l.user);
       }
     }
+    // An orphan in TIME_WAIT is bounded by 2*MSL and holds no buffers: no longer counted.
+    if (s.orphan && c.state() == tcp::state::time_wait) remove_orphan(s);
     if (c.state() == tcp::state::closed) {
       if (!s.held) {
         free_slot(s);
@@ -687,6 +751,10 @@ private:
   void* m_accept_context = nullptr;
   instant m_last_cookie;
   bool m_cookies_used = false;
+  // Orphans, oldest first (add_orphan): a list through the slots.
+  std::uint32_t m_orphan_head = conn_id::invalid;
+  std::uint32_t m_orphan_tail = conn_id::invalid;
+  std::size_t m_orphans = 0;
 };
 
 } // namespace synack::tcp

@@ -370,6 +370,7 @@ void connection<P>::on_timeout(instant now) {
   }
   if (m_timers.take_expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
   if (m_state == tcp::state::closed) return;
+  if (m_timers.take_expired(timer_kind::pmtu, now)) raise_path_mss();
   if (m_timers.take_expired(timer_kind::delayed_ack, now)) m_ack_now = true;
   if (m_timers.take_expired(timer_kind::persist, now)) on_persist_timeout(now);
   if (m_state == tcp::state::closed) return;
@@ -381,12 +382,16 @@ template <class P>
 void connection<P>::on_retransmit_timeout(instant now) {
   if (m_snd_una == m_snd_nxt) return;
   ++m_shared->stats.rto_expirations;
-  const auto limit = syn_acked() ? m_cfg.max_retries : m_cfg.syn_retries;
+  pmtu_on_rto(now);
+  // An orphan gives up after orphan_retries (Linux's tcp_orphan_retries; see orphan()).
+  const auto retries = m_orphan ? std::min(m_cfg.max_retries, m_cfg.orphan_retries) : m_cfg.max_retries;
+  const auto limit = syn_acked() ? retries : m_cfg.syn_retries;
   const bool user_timeout = m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
                             now - m_user_timer_start >= m_cfg.user_timeout;
   if (m_retries >= limit || user_timeout) {
     ++m_shared->stats.timeouts;
     if (!syn_acked()) ++m_shared->stats.attempt_fails;
+    if (m_orphan && m_retries >= limit) ++m_shared->stats.orphans_timed_out;
     enter_closed(error::timed_out);
     return;
   }
@@ -429,7 +434,15 @@ void connection<P>::on_persist_timeout(instant now) {
     enter_closed(error::timed_out);
     return;
   }
-  if (m_persist_backoff < 16) ++m_persist_backoff;
+  if (m_orphan && m_persist_backoff >= m_cfg.orphan_retries) {
+    // An orphan whose peer kept its window closed through orphan_retries probes in a row
+    // (see orphan()): reset it, telling the peer.
+    ++m_shared->stats.timeouts;
+    ++m_shared->stats.orphans_timed_out;
+    give_up_orphan(error::timed_out);
+    return;
+  }
+  if (m_persist_backoff < 255) ++m_persist_backoff; // probes in a row (the interval caps at 2^10)
   if (m_snd_wnd == 0) {
     m_zero_window_probe_due = true;
   } else {

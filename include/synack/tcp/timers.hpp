@@ -20,6 +20,7 @@ enum class timer_kind : std::uint8_t {
   persist,     // RFC 9293 §3.8.6.1 zero-window probing; RFC 1122 §4.2.3.4 (d) SWS override
   keepalive,   // RFC 1122 §4.2.3.6
   close,       // TIME_WAIT's 2*MSL, or the FIN_WAIT_2 timeout
+  pmtu,        // RFC 1191 §6.3: a lowered path MTU is raised again (config::pmtu_expires)
   count_,
 };
 
@@ -50,7 +51,11 @@ public:
 
 private:
   static constexpr auto idx(timer_kind k) noexcept -> std::size_t { return static_cast<std::size_t>(k); }
-  std::array<instant, size> m_at{instant::max(), instant::max(), instant::max(), instant::max(), instant::max()};
+  std::array<instant, size> m_at = [] {
+    std::array<instant, size> a{};
+    a.fill(instant::max());
+    return a;
+  }();
 };
 
 } // namespace synack::tcp
