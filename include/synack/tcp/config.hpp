@@ -131,12 +131,16 @@ struct counters {
   std::uint64_t syn_cookies_sent = 0;       // RFC 4987
   std::uint64_t syn_cookies_ok = 0;
   std::uint64_t syn_cookies_failed = 0;
-  std::uint64_t listen_drops = 0;     // SYNs dropped: backlog or connection limit
-  std::uint64_t no_port = 0;          // segments for no connection and no listener
-  std::uint64_t data_after_close = 0; // RFC 1122 §4.2.2.13: data after CLOSE, answered with RST
-  std::uint64_t predicted_acks = 0;   // header prediction hits: pure ACKs of new data (Linux TCPHPAcks)
-  std::uint64_t predicted_data = 0;   // header prediction hits: in-order data (Linux TCPHPHits)
-  std::uint64_t direct_placed = 0;    // bytes copied straight into a waiting reader's buffer
+  std::uint64_t listen_drops = 0;       // SYNs dropped: backlog or connection limit
+  std::uint64_t no_port = 0;            // segments for no connection and no listener
+  std::uint64_t data_after_close = 0;   // RFC 1122 §4.2.2.13: data after CLOSE, answered with RST
+  std::uint64_t predicted_acks = 0;     // header prediction hits: pure ACKs of new data (Linux TCPHPAcks)
+  std::uint64_t predicted_data = 0;     // header prediction hits: in-order data (Linux TCPHPHits)
+  std::uint64_t direct_placed = 0;      // bytes copied straight into a waiting reader's buffer
+  std::uint64_t no_timestamp_drops = 0; // RFC 7323 §3.2: non-RST segments without TSopt on a timestamped connection
+  std::uint64_t oow_acks = 0;           // ACKs sent in answer to unacceptable or PAWS-rejected segments
+  std::uint64_t oow_acks_limited = 0;   // ... and suppressed by the per-connection rate limit (RFC 5961 §7)
+  std::uint64_t rcv_window_trimmed = 0; // segments whose text went past the window we advertised, trimmed
   /// How many times each of the 11 states was entered (index_of(state)).
   std::array<std::uint64_t, state_count> state_entered{};
 };
@@ -176,6 +180,10 @@ void for_each_counter(const counters& c, F&& f) {
   f("predicted acknowledgments", c.predicted_acks);
   f("predicted data segments", c.predicted_data);
   f("bytes placed directly in a reader's buffer", c.direct_placed);
+  f("segments without a timestamp dropped", c.no_timestamp_drops);
+  f("acks sent to unacceptable segments", c.oow_acks);
+  f("acks to unacceptable segments rate-limited", c.oow_acks_limited);
+  f("segments trimmed to the advertised window", c.rcv_window_trimmed);
 }
 
 } // namespace synack::tcp
