@@ -761,8 +761,7 @@ private:
   auto take_rtt_sample(instant now, const wire::tcp_repr& seg) -> std::optional<duration>;
   void send_limited_ack(instant now, bool challenge);
   void send_challenge_ack(instant now) { send_limited_ack(now, true); }
-  /// The rate-limited answer to an unacceptable or PAWS-rejected segment (send_limited_ack).
-  void send_oow_ack(instant now) { send_limited_ack(now, false); }
+  void send_oow_ack(instant now, const wire::tcp_repr& seg);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
 
   // Output (tcp/output.hpp)

@@ -303,7 +303,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
     const auto behind = static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0;
     if (behind && ts_recent_valid(now)) {
       ++m_shared->stats.paws_rejected;
-      send_oow_ack(now);
+      send_oow_ack(now, seg);
       return;
     }
   }
@@ -336,7 +336,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
       // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
       m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
     }
-    send_oow_ack(now);
+    send_oow_ack(now, seg);
     return;
   }
 
@@ -431,16 +431,32 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   process_text(now, seg, seg.seq, seg.payload);
 }
 
+/// The answer to an unacceptable or PAWS-rejected segment: RFC 9293 §3.10.7.4 "an
+/// acknowledgment should be sent in reply", RFC 7323 §5.3 R1 "Send an acknowledgment in reply".
+/// When the segment occupies no sequence space (no text, no FIN; a SYN earns a challenge ACK
+/// instead) the answer is rate-limited with the challenge ACKs (RFC 5961 §7). Unthrottled, a
+/// blind attacker who knows only the 4-tuple made us send one duplicate ACK to the real peer
+/// per forged segment, and the peer fast-retransmitted on them (tests/sim/attack_test.cpp: 8 MiB
+/// over a 50 ms path took 158 s instead of 1.9 s at 200 forged segments a second). A segment
+/// with text or a FIN is answered at once, as Linux does (tcp_oow_rate_limited: "Data packets
+/// without SYNs are not likely part of an ACK loop"): it is most often a retransmission of what
+/// we have, whose sender waits for this ACK (throttled too, the simulated loss matrix took 8 %
+/// longer). Such forged segments are answered, but with SACK the answers are no duplicate ACKs
+/// (RFC 6675 §2, process_ack).
+template <class P>
+void connection<P>::send_oow_ack(instant now, const wire::tcp_repr& seg) {
+  if (seg.segment_len() > 0) {
+    ++m_shared->stats.oow_acks;
+    m_ack_now = true;
+    return;
+  }
+  send_limited_ack(now, false);
+}
+
 /// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism": at most one
 /// limited ACK per challenge_ack_interval on this connection, and the layer's budget (see
 /// shared_context). Two kinds share the limit: challenge ACKs (RFC 5961 §3.2, §4.2, §5.2), and
-/// the ACKs that answer an unacceptable or PAWS-rejected segment (RFC 9293 §3.10.7.4 "an
-/// acknowledgment should be sent in reply", RFC 7323 §5.3 R1). Unthrottled, the second kind let
-/// a blind attacker who knows only the 4-tuple make us send one duplicate ACK per forged
-/// segment to the real peer, which fast-retransmitted on them (tests/sim/attack_test.cpp: 8 MiB
-/// over a 50 ms path took 158 s instead of 1.9 s at 200 forged segments a second). Linux
-/// throttles both the same way (tcp_oow_rate_limited, tcp_invalid_ratelimit = 500 ms); unlike
-/// Linux, segments with data are throttled too (docs/tcp.md).
+/// the ACKs that answer an unacceptable or PAWS-rejected segment (send_oow_ack).
 template <class P>
 void connection<P>::send_limited_ack(instant now, bool challenge) {
   const auto sent = challenge ? &counters::challenge_acks : &counters::oow_acks;
