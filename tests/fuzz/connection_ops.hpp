@@ -98,6 +98,11 @@ struct encoder {
     u8(static_cast<std::uint8_t>(v));
   }
   void op(kind k, std::uint8_t extra = 0) { u8(static_cast<std::uint8_t>(k | extra)); }
+  /// A SEQ or ACK argument: an i16 delta, or in a raw mode the value as a u32.
+  void number(bool raw, std::int16_t v) {
+    if (raw) u16(static_cast<std::uint16_t>(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)) >> 16));
+    u16(static_cast<std::uint16_t>(v));
+  }
 
   struct seg_options {
     std::uint16_t mss = 0; // 0: none
@@ -107,15 +112,15 @@ struct encoder {
     std::int16_t ts_delta = 1;
     std::vector<std::pair<std::uint16_t, std::uint16_t>> sack; // (left, len) from SND.UNA
   };
-  /// A segment whose seq and ack are relative (modes 0-2).
+  /// A segment; in the raw modes (3) the delta is the number itself, written as a u32.
   void seg(std::uint8_t flags, seq_mode sm, std::int16_t sd, ack_mode am, std::int16_t ad, std::uint16_t window,
            const seg_options& o, std::uint16_t payload, std::uint8_t extra = 0) {
     op(segment, extra);
     u8(flags);
     u8(sm);
-    u16(static_cast<std::uint16_t>(sd));
+    number(sm == raw_seq, sd);
     u8(am);
-    u16(static_cast<std::uint16_t>(ad));
+    number(am == raw_ack, ad);
     u16(window);
     std::uint8_t bits = (o.mss ? 1 : 0) | (o.wscale >= 0 ? 2 : 0) | (o.sack_permitted ? 4 : 0) | (o.ts ? 8 : 0) |
                         (o.sack.empty() ? 0 : 16);
