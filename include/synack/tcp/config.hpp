@@ -140,7 +140,7 @@ struct counters {
   std::uint64_t no_timestamp_drops = 0; // RFC 7323 §3.2: non-RST segments without TSopt on a timestamped connection
   std::uint64_t oow_acks = 0;           // ACKs owed in answer to unacceptable or PAWS-rejected segments
   std::uint64_t oow_acks_limited = 0;   // ... and suppressed by the per-connection rate limit (RFC 5961 §7)
-  std::uint64_t rcv_window_trimmed = 0; // segments whose text went past the window we advertised, trimmed
+  std::uint64_t rcv_window_trimmed = 0; // segments whose text went past the window we advertised (or the buffer)
   /// How many times each of the 11 states was entered (index_of(state)).
   std::array<std::uint64_t, state_count> state_entered{};
 };

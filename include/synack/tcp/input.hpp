@@ -535,11 +535,12 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg, bool syn
   // between HighACK and HighData. Note that an ACK which carries new SACK data is counted as a
   // duplicate acknowledgment under this definition even if it carries new data, changes the
   // advertised window, or moves the cumulative acknowledgment point, which is different from
-  // the definition of duplicate acknowledgment in [RFC5681]." An ACK without new SACK
-  // information is not one: a receiver that has a hole SACKs what arrived above it, so only
-  // forged segments, their answers and old duplicates repeat SND.UNA with nothing new. Counted
-  // as duplicates, the answers a blind attacker draws from the peer made us fast-retransmit data
-  // the peer already had (tests/sim/attack_test.cpp). Without SACK, RFC 5681's definition.
+  // the definition of duplicate acknowledgment in [RFC5681]." An ACK that repeats SND.UNA with
+  // no new SACK information is not one: a receiver with a hole SACKs what arrives above it, so
+  // such an ACK (a window update, the answer to an old duplicate or to a forged segment) says
+  // nothing about loss. Counted as duplicates, the answers a blind attacker draws from the peer
+  // made us fast-retransmit data the peer already had (tests/sim/attack_test.cpp). Without SACK,
+  // RFC 5681's definition.
   detect_loss(now, m_sack_ok ? update.is_rfc6675_duplicate() : rfc5681_dup_ack);
 
   switch (m_state) {
