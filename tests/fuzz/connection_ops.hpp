@@ -32,8 +32,8 @@
 //                 (what bit 7 clear: SND.NXT + 1 + delta, set: SND.UNA - MAX.SND.WND - 1 - delta),
 //                 SEQ = RCV.NXT + (i16) delta; 2 out of the window (bit 7 clear: from the right
 //                 edge + delta, set: ending delta + 1 before RCV.NXT), ACK bit as in flags with
-//                 SND.UNA + (i16) delta. SYN and RST are never set (FIN neither in TIME-WAIT,
-//                 where an old FIN legitimately restarts the 2 MSL timer).
+//                 SND.UNA + (i16) delta. SYN and RST are never set. (None of these is a
+//                 retransmission of the peer's FIN, which restarts TIME-WAIT's timer.)
 //                 ts mode % 4: 0 no TSopt, 1 TSval 2^30 + delta ahead of the peer's, 2 the peer's
 //                 + (i16) delta, 3 delta << 16. Checked: the connection's snapshot() is unchanged but for
 //                 the ACK it owes, the challenge-ACK timer and a RST answer (the counters are

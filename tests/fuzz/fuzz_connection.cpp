@@ -403,8 +403,6 @@ struct driver {
         break;
       }
       default: {
-        // TIME-WAIT answers an old FIN by restarting its 2 MSL timer (RFC 9293 §3.10.7.4).
-        if (conn.state() == state::time_wait) flags = static_cast<std::uint8_t>(flags & ~0x01);
         const auto seg_len = static_cast<std::uint32_t>(len) + ((flags & 0x01) ? 1u : 0u);
         r.seq = other_side ? nxt - seg_len - 1u - seq_delta : nxt + t.rcv_wnd + (t.rcv_wnd == 0 ? 1u : 0u) + seq_delta;
         r.ack = t.snd_una + static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(ack_delta)));

@@ -289,4 +289,35 @@ TEST_CASE(
   CHECK(out[0].repr.seq == local_iss + 1);
 }
 
+TEST_CASE(
+    "TIME-WAIT restarts its 2 MSL timer only for a retransmission of the peer's FIN (RFC 9293 §3.10.7.4; "
+    "found by the connection fuzzer)") {
+  fixture f;
+  to_time_wait(f);
+  const auto r1 = remote_iss + 1; // the peer's FIN was at r1: RCV.NXT = r1 + 1
+  const auto l2 = local_iss + 2;  // our FIN is acknowledged: SND.NXT
+  const auto deadline = f.conn.next_deadline();
+  REQUIRE(deadline);
+  f.now += 10s;
+  // Segments that are not the peer's FIN again, each dropped: no ACK bit, an ACK beyond SND.NXT,
+  // a FIN at another sequence number, a FIN after data it does not follow.
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1));
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1).ack(l2 + 100000));
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1 - 5000).ack(l2));
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1 + 70000).ack(l2));
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1 - 3).ack(l2).payload("ab"));
+  CHECK(f.conn.next_deadline() == deadline);
+  // The retransmitted FIN (alone, or with the data before it): ACKed, and the timer restarts.
+  (void)f.poll();
+  f.now += 10s;
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1 - 3).ack(l2).payload("abc"));
+  CHECK(f.conn.next_deadline() == f.now + 2 * f.cfg.msl);
+  CHECK(f.poll_one().repr.ack == r1 + 1);
+  f.now += 10s;
+  f.recv(seg{}.flags(tcp_flag::fin).seq(r1).ack(l2));
+  CHECK(f.conn.next_deadline() == f.now + 2 * f.cfg.msl);
+  CHECK(f.poll_one().repr.ack == r1 + 1);
+  CHECK(f.state() == state::time_wait);
+}
+
 TEST_SUITE_END();

@@ -331,9 +331,14 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
       send_challenge_ack(now);
       return;
     }
-    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin)) {
+    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin) && seg.flags.has(tcp_flag::ack) &&
+        seg.seq + static_cast<std::uint32_t>(seg.payload.size()) + 1 == m_rcv_nxt &&
+        !(seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd)) {
       // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
-      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." Only
+      // that: the FIN we took (at RCV.NXT - 1), with the ACK bit and an acceptable ACK (RFC 5961
+      // §5.2). Any FIN used to restart the timer, so forged ones (no ACK bit, any sequence
+      // number) could hold TIME-WAIT for ever (found by the connection fuzzer).
       m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
     }
     send_oow_ack(now, seg);
