@@ -25,6 +25,19 @@
 //    10 consume   u16 n: zero-copy read of up to n bytes (readable_spans + consume)
 //    11 post      u16 n: the application waits to read n bytes (post_read: direct placement);
 //                 the placed bytes are taken and checked by the next recv, consume or post
+//    12 forged    a segment that must be dropped (issue 12: RFC 7323 §3.2, §4.3, §5.3; RFC 5961
+//                 §5.2, §7; RFC 9293 §3.10.7.4): u8 what | u8 flags | u8 ts mode, u16 ts delta |
+//                 u16 seq delta | u16 ack delta | u16 payload length (% 2048).
+//                 what % 3: 0 no ACK bit, SEQ = RCV.NXT + (i16) delta; 1 an unacceptable ACK
+//                 (what bit 7 clear: SND.NXT + 1 + delta, set: SND.UNA - MAX.SND.WND - 1 - delta),
+//                 SEQ = RCV.NXT + (i16) delta; 2 out of the window (bit 7 clear: from the right
+//                 edge + delta, set: ending delta + 1 before RCV.NXT), ACK bit as in flags with
+//                 SND.UNA + (i16) delta. SYN and RST are never set. (None of these is a
+//                 retransmission of the peer's FIN, which restarts TIME-WAIT's timer.)
+//                 ts mode % 4: 0 no TSopt, 1 TSval 2^30 + delta ahead of the peer's, 2 the peer's
+//                 + (i16) delta, 3 delta << 16. Checked: the connection's snapshot() is unchanged but for
+//                 the ACK it owes, the challenge-ACK timer and a RST answer (the counters are
+//                 not in it); in particular TS.Recent.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +58,7 @@ enum kind : std::uint8_t {
   options = 9,
   consume = 10,
   post = 11,
+  forged = 12,
 };
 inline constexpr std::uint8_t no_poll = 0x10;
 inline constexpr std::uint8_t in_seconds = 0x20;
@@ -60,6 +74,8 @@ enum cfg_bits : std::uint8_t {
   cfg_user_timeout = 128,
 };
 enum seq_mode : std::uint8_t { rel_rcv_nxt = 0, rel_rcv_edge = 1, rel_peer_iss = 2, raw_seq = 3 };
+enum forged_what : std::uint8_t { no_ack_bit = 0, bad_ack = 1, out_of_window = 2, other_side = 0x80 };
+enum forged_ts : std::uint8_t { ts_none = 0, ts_far_ahead = 1, ts_near = 2, ts_raw = 3 };
 enum ack_mode : std::uint8_t { rel_snd_una = 0, rel_snd_nxt = 1, rel_iss = 2, raw_ack = 3 };
 
 /// The peer's payload byte at sequence number `seq`: data is checked wherever it lands.
@@ -82,6 +98,11 @@ struct encoder {
     u8(static_cast<std::uint8_t>(v));
   }
   void op(kind k, std::uint8_t extra = 0) { u8(static_cast<std::uint8_t>(k | extra)); }
+  /// A SEQ or ACK argument: an i16 delta, or in a raw mode the value as a u32.
+  void number(bool raw, std::int16_t v) {
+    if (raw) u16(static_cast<std::uint16_t>(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)) >> 16));
+    u16(static_cast<std::uint16_t>(v));
+  }
 
   struct seg_options {
     std::uint16_t mss = 0; // 0: none
@@ -91,15 +112,15 @@ struct encoder {
     std::int16_t ts_delta = 1;
     std::vector<std::pair<std::uint16_t, std::uint16_t>> sack; // (left, len) from SND.UNA
   };
-  /// A segment whose seq and ack are relative (modes 0-2).
+  /// A segment; in the raw modes (3) the delta is the number itself, written as a u32.
   void seg(std::uint8_t flags, seq_mode sm, std::int16_t sd, ack_mode am, std::int16_t ad, std::uint16_t window,
            const seg_options& o, std::uint16_t payload, std::uint8_t extra = 0) {
     op(segment, extra);
     u8(flags);
     u8(sm);
-    u16(static_cast<std::uint16_t>(sd));
+    number(sm == raw_seq, sd);
     u8(am);
-    u16(static_cast<std::uint16_t>(ad));
+    number(am == raw_ack, ad);
     u16(window);
     std::uint8_t bits = (o.mss ? 1 : 0) | (o.wscale >= 0 ? 2 : 0) | (o.sack_permitted ? 4 : 0) | (o.ts ? 8 : 0) |
                         (o.sack.empty() ? 0 : 16);
@@ -114,6 +135,18 @@ struct encoder {
         u16(n);
       }
     }
+    u16(payload);
+  }
+  /// A forged segment (op 12) that must be dropped.
+  void forged_seg(std::uint8_t what, std::uint8_t flags, std::uint8_t ts_mode, std::uint16_t ts_delta,
+                  std::uint16_t seq_delta, std::uint16_t ack_delta, std::uint16_t payload, std::uint8_t extra = 0) {
+    op(forged, extra);
+    u8(what);
+    u8(flags);
+    u8(ts_mode);
+    u16(ts_delta);
+    u16(seq_delta);
+    u16(ack_delta);
     u16(payload);
   }
   void app_send(std::uint16_t n) {

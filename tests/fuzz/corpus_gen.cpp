@@ -473,6 +473,47 @@ void connection() {
       write("connection", "icmp_keepalive_" + tag, e.bytes);
     }
     for (const std::uint8_t start : {std::uint8_t{0}, std::uint8_t{4}}) {
+      // Forged segments that must be dropped (op 12, issue 12), on both input paths: at RCV.NXT
+      // with a TSval 2^30 ahead and no ACK bit, or an ACK beyond SND.NXT or far below SND.UNA;
+      // out of the window on both sides, with an old TSval (PAWS), without timestamps, several
+      // within one poll (the rate limit); then the peer's real data still goes in.
+      encoder e{cfg, start};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.app_send(3000);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.forged_seg(no_ack_bit, psh, ts_far_ahead, 0, 0, 0, 0);
+      e.forged_seg(no_ack_bit, fin | psh, ts_far_ahead, 7, 0, 0, 100);
+      e.forged_seg(bad_ack, psh, ts_far_ahead, 0, 0, 0, 0);
+      e.forged_seg(bad_ack | other_side, 0, ts_far_ahead, 0, 0, 100, 50);
+      e.forged_seg(out_of_window, ack, ts_near, 1, 0, 0, 0, no_poll);
+      e.forged_seg(out_of_window | other_side, ack | fin, ts_near, 0xff00, 10, 0, 200, no_poll);
+      e.forged_seg(out_of_window, ack, ts_none, 0, 5, 0, 0, no_poll);
+      e.forged_seg(no_ack_bit, 0, ts_raw, 0x1234, 0, 0, 0);
+      e.seg(ack | psh, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 1000);
+      e.app_recv(4096);
+      e.op(conn_ops::close);
+      e.seg(ack | fin, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      e.forged_seg(out_of_window | other_side, fin | ack, ts_near, 1, 0, 0, 0);
+      write("connection", fmt::format("forged_{}_{}", start == 0 ? "predicted" : "general", tag), e.bytes);
+    }
+    {
+      // Forged segments during a handshake: SYN-RECEIVED (an unacceptable ACK earns a RST), and
+      // after a simultaneous open with a CLOSE in SYN-RECEIVED (FIN-WAIT-1 with our SYN
+      // unacknowledged), then the SYN-ACK that completes it.
+      encoder e{cfg, 1};
+      e.seg(syn, rel_peer_iss, 0, raw_ack, 0, 65535, so, 0);
+      e.forged_seg(bad_ack, 0, ts_far_ahead, 0, 0, 0, 0);
+      e.forged_seg(no_ack_bit, 0, ts_far_ahead, 0, 0, 0, 10);
+      e.forged_seg(out_of_window, ack, ts_near, 1, 0, 0, 0);
+      e.app_send(2000);
+      e.op(conn_ops::close);
+      e.forged_seg(bad_ack | other_side, 0, ts_far_ahead, 0, 0, 0, 0);
+      e.seg(syn | ack, rel_peer_iss, 0, rel_snd_nxt, 0, 65535, so, 0);
+      e.seg(ack, rel_rcv_nxt, 0, rel_snd_nxt, 0, 65535, to, 0);
+      write("connection", "forged_handshake_" + tag, e.bytes);
+    }
+    for (const std::uint8_t start : {std::uint8_t{0}, std::uint8_t{4}}) {
       // Direct placement, with header prediction on and off: a posted read takes in-order data,
       // the rest queues behind it; out-of-order data and its hole; the peer closes.
       encoder e{cfg, start};

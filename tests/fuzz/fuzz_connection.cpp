@@ -12,7 +12,10 @@
 //   - every segment sent parses (checksum verified), carries an ACK unless it is our first SYN
 //     or a RST, stays in [ISS, SND.NXT], fits the MSS (RFC 9293 §3.7.1), and carries exactly
 //     the bytes the application queued at those sequence numbers;
-//   - the bytes the application reads are exactly the peer's bytes at those sequence numbers.
+//   - the bytes the application reads are exactly the peer's bytes at those sequence numbers;
+//   - a forged segment built to be dropped (op 12: no ACK bit, an unacceptable ACK, or out of the
+//     window, with any timestamp) changes no field of the TCB but the ACK it owes, the
+//     challenge-ACK timer and a RST answer (tcp::connection::snapshot()).
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -367,6 +370,74 @@ struct driver {
     conn.on_segment(now, r);
   }
 
+  /// Op 12: a forged segment built to be dropped (connection_ops.hpp). Nothing of the TCB may
+  /// change but the ACK it owes, the challenge-ACK timer and a RST answer: in particular not
+  /// TS.Recent (RFC 7323 §4.3, §5.3 R3: a dropped segment with a TSval far ahead poisoned it, and
+  /// every real segment failed PAWS after it).
+  void forged_segment(reader& in) {
+    const auto what = in.u8();
+    auto flags = static_cast<std::uint8_t>(in.u8() & ~0x06); // never SYN or RST
+    const auto ts_mode = in.u8() & 3;
+    const auto ts_delta = in.u16();
+    const auto seq_delta = in.u16();
+    const auto ack_delta = in.u16();
+    const std::size_t len = in.u16() % 2048u;
+    const auto before = conn.snapshot();
+    const auto t = conn.tcb();
+    const bool other_side = (what & conn_ops::other_side) != 0;
+    wire::tcp_repr r{};
+    r.src_port = remote_ep.port;
+    r.dst_port = local_ep.port;
+    r.window = 1000;
+    const auto nxt = rcv_base();
+    switch ((what & 0x7f) % 3) {
+      case conn_ops::no_ack_bit:
+        flags = static_cast<std::uint8_t>(flags & ~0x10);
+        r.seq = nxt + static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(seq_delta)));
+        break;
+      case conn_ops::bad_ack: {
+        flags = static_cast<std::uint8_t>(flags | 0x10);
+        r.seq = nxt + static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(seq_delta)));
+        const auto max_wnd = static_cast<std::uint32_t>(*before.get("max_snd_wnd"));
+        r.ack = other_side ? t.snd_una - max_wnd - 1u - ack_delta : t.snd_nxt + 1u + ack_delta;
+        break;
+      }
+      default: {
+        const auto seg_len = static_cast<std::uint32_t>(len) + ((flags & 0x01) ? 1u : 0u);
+        r.seq = other_side ? nxt - seg_len - 1u - seq_delta : nxt + t.rcv_wnd + (t.rcv_wnd == 0 ? 1u : 0u) + seq_delta;
+        r.ack = t.snd_una + static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(ack_delta)));
+        break;
+      }
+    }
+    r.flags = wire::tcp_flags::from_bits(flags);
+    switch (ts_mode) {
+      case conn_ops::ts_far_ahead:
+        r.options.timestamps = wire::tcp_timestamps{peer_ts + (1u << 30) + ts_delta, last_tsval};
+        break;
+      case conn_ops::ts_near:
+        r.options.timestamps = wire::tcp_timestamps{
+            peer_ts + static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(ts_delta))),
+            last_tsval};
+        break;
+      case conn_ops::ts_raw:
+        r.options.timestamps = wire::tcp_timestamps{std::uint32_t{ts_delta} << 16, last_tsval};
+        break;
+      default:
+        break;
+    }
+    payload_buf.resize(len);
+    for (std::size_t i = 0; i < len; ++i)
+      payload_buf[i] = std::byte{peer_byte((r.seq + static_cast<std::uint32_t>(i)).raw())};
+    r.payload = bytes_view{payload_buf};
+    conn.on_segment(now, r);
+    const auto changed = before.diff(conn.snapshot(), {"ack_now", "last_challenge_ack", "reply"});
+    if (!changed.empty()) {
+      const auto where = fmt::format("forged {} in {}: seq={} ack={} flags={:#x} ts mode {}; changed: {}", what,
+                                     conn.state(), r.seq, r.ack, flags, ts_mode, changed);
+      SYNACK_FUZZ_CHECK(changed.empty(), where.c_str());
+    }
+  }
+
   void run(reader& in) {
     if (active)
       conn.open(now);
@@ -421,6 +492,9 @@ struct driver {
           break;
         case conn_ops::post:
           post(in.u16());
+          break;
+        case conn_ops::forged:
+          forged_segment(in);
           break;
         default:
           break;

@@ -5,6 +5,7 @@
 // survives (the transfer completes byte for byte and both sides close cleanly), that what
 // the host sends back is bounded, that the drops are counted, and that memory stays bounded.
 // docs/reliability.md lists the figures these tests print.
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -112,6 +113,14 @@ struct transfer {
 
 auto secs(duration d) -> double { return std::chrono::duration<double>(d).count(); }
 
+/// TS.Recent of `c`: the TSval an attacker on the path would have seen last from the peer. A
+/// crafted segment must carry a timestamp on a timestamped connection, or it is dropped before
+/// anything else looks at it (RFC 7323 §3.2).
+template <class Conn>
+auto peer_tsval(const Conn& c) -> std::uint32_t {
+  return static_cast<std::uint32_t>(c.snapshot().get("ts_recent").value_or(0));
+}
+
 } // namespace
 
 TEST_CASE("blind in-window RST and SYN injection (RFC 5961): the connection survives, challenge ACKs are limited") {
@@ -157,6 +166,9 @@ TEST_CASE("blind in-window RST and SYN injection (RFC 5961): the connection surv
           r.seq = seq_number{static_cast<std::uint32_t>(rng.next())};
           break;
       }
+      // A blind attacker does not know the timestamps either (RFC 7323 §3.2: without the option
+      // a SYN would be dropped before the RFC 5961 checks).
+      r.options.timestamps = wire::tcp_timestamps{static_cast<std::uint32_t>(rng.next()), 0};
       const auto p = craft(c->tuple().remote.addr, c->tuple().local.addr, r);
       if (to_server)
         t.inject_to_server(p);
@@ -236,6 +248,12 @@ TEST_CASE("challenge-ACK side channel (CVE-2016-5696): an attacker's own connect
     syn.dst_port = 80;
     syn.flags = wire::tcp_flags{tcp_flag::syn};
     syn.seq = seq_number{123456};
+    // With a timestamp that passes PAWS on the victim (RFC 7323 §3.2: without one the SYN would
+    // be dropped before it earns the challenge ACK this test is about).
+    for (const auto id : accepted)
+      if (const auto* v = net.b.tcp.find(id); v && v->tuple().remote.port == 40000)
+        syn.options.timestamps = wire::tcp_timestamps{peer_tsval(*v) + 1000, 0};
+    REQUIRE(syn.options.timestamps);
     net.b.receive(net.now, bytes_view{craft(net.a.addr(), net.b.addr(), syn)});
     net.b.tcp.poll(net.now, [](auto, auto, const tcp::tx_segment&) { return true; });
 
@@ -289,7 +307,8 @@ TEST_CASE("ACK storm, bad SACK blocks, ACKs out of range and segments beyond the
   const bool ok = t.run(std::chrono::minutes{10}, std::chrono::milliseconds{1}, [&](instant) {
     heap_peak = std::max(heap_peak, heap_live_bytes());
     auto* c = t.server_conn();
-    if (!c || c->state() != tcp::state::established || sent >= floods) return;
+    // While the server sends (after the client's FIN too: CLOSE_WAIT).
+    if (!c || !in_state(c->state(), tcp::state::established | tcp::state::close_wait) || sent >= floods) return;
     if (server_out_during == 0) server_out_during = t.net.b.tcp.stats().out_segs;
     for (std::uint64_t i = 0; i < per_tick && sent < floods; ++i, ++sent) {
       const auto tcb = c->tcb();
@@ -310,12 +329,17 @@ TEST_CASE("ACK storm, bad SACK blocks, ACKs out of range and segments beyond the
       switch (kind) {
         case 0: // a plain duplicate ACK
           break;
-        case 1: // SACK blocks out of range: beyond SND.NXT, below SND.UNA, inverted
-          block(tcb.snd_nxt + 1000, tcb.snd_nxt + 3000);
-          block(tcb.snd_una - 5000, tcb.snd_una - 1000);
-          block(tcb.snd_una + 3000, tcb.snd_una + 1000);
-          block(tcb.snd_una - 100, tcb.snd_nxt + 100);
+        case 1: { // SACK blocks out of range: beyond SND.NXT, below SND.UNA, inverted, straddling
+          // (three of the four: with the timestamp option, no more fit in 40 bytes)
+          const std::array<wire::sack_block, 4> bad{{{tcb.snd_nxt + 1000, tcb.snd_nxt + 3000},
+                                                     {tcb.snd_una - 5000, tcb.snd_una - 1000},
+                                                     {tcb.snd_una + 3000, tcb.snd_una + 1000},
+                                                     {tcb.snd_una - 100, tcb.snd_nxt + 100}}};
+          const auto skip = rng.below(bad.size());
+          for (std::size_t k = 0; k < bad.size(); ++k)
+            if (k != skip) block(bad[k].left, bad[k].right);
           break;
+        }
         case 2: // overlapping blocks, and lies: in range but never received
           if (flight > 4) {
             const auto a = static_cast<std::uint32_t>(rng.below(flight / 2));
@@ -335,6 +359,8 @@ TEST_CASE("ACK storm, bad SACK blocks, ACKs out of range and segments beyond the
           payload = as_bytes(std::string_view{pad});
           break;
       }
+      // The attacker is on the path: it sends the peer's current TSval (RFC 7323 §3.2).
+      r.options.timestamps = wire::tcp_timestamps{peer_tsval(*c), 0};
       t.inject_to_server(craft(c->tuple().remote.addr, c->tuple().local.addr, r, payload));
     }
   });
@@ -470,6 +496,7 @@ auto ooo_flood(std::size_t n, tcp::counters* out_stats = nullptr, std::int64_t* 
     r.ack = tcb.snd_nxt;
     r.window = 65535;
     r.seq = tcb.rcv_nxt + 2 + static_cast<std::uint32_t>((2 * k * 7919) % (window - 4));
+    r.options.timestamps = wire::tcp_timestamps{peer_tsval(*s), 0}; // RFC 7323 §3.2
     const std::byte one{0x42};
     packets.push_back(craft(s->tuple().remote.addr, s->tuple().local.addr, r, bytes_view{&one, 1}));
   }
@@ -670,4 +697,141 @@ TEST_CASE("malformed packets of every kind are dropped and counted, and the stac
   MESSAGE(fmt::format("malformed: {} kinds x {} = {} packets during the transfer; counted: {}", vs.size(), rounds, fed,
                       summary));
   CHECK(t.net.b.tcp.stats().in_segs > 0);
+}
+
+namespace {
+
+/// What one run of a client -> server bulk transfer under an attack on the server showed.
+struct attack_run {
+  bool ok = false;
+  std::string failure;
+  double seconds = -1;          // until both sides had all the data
+  std::uint64_t server_got = 0; // bytes the server's application read
+  tcp::counters client, server;
+};
+
+/// `bytes` from client to server (4 KiB back) on a 50 Mbit/s wire with `delay` each way;
+/// `attack(t, now)` runs every `tick` of virtual time.
+template <class Attack>
+auto run_attacked(std::uint64_t seed, std::uint64_t bytes, const tcp::layer_config& cfg, duration delay, duration limit,
+                  duration tick, Attack&& attack) -> attack_run {
+  link::sim_config sim;
+  sim.seed = seed;
+  sim.delay = delay;
+  sim.rate_bps = 50'000'000;
+  transfer t{sim, cfg, seed, bytes, 4096};
+  attack_run r;
+  r.ok = t.run(limit, tick, [&](instant now) { attack(t, now); });
+  r.failure = t.failure;
+  if (t.data_done) r.seconds = secs(*t.data_done - t.started);
+  r.server_got = t.server.received;
+  r.client = t.net.a.tcp.stats();
+  r.server = t.net.b.tcp.stats();
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("attack: TS.Recent poisoning by one forged segment at RCV.NXT (RFC 7323 §4.3, §5.3 R3; RFC 5961 §5.2)") {
+  // One segment at the server's RCV.NXT with a TSval 2^30 ahead of TS.Recent, dropped for
+  // another reason: no ACK bit, or an ACK beyond SND.NXT. Before the fix it moved TS.Recent,
+  // and every real segment after it failed PAWS: the 4 MiB transfer stopped at 1 MB.
+  const std::uint64_t bytes = 4 << 20;
+  tcp::layer_config cfg;
+  const auto clean = run_attacked(51, bytes, cfg, std::chrono::milliseconds{5}, std::chrono::minutes{2},
+                                  std::chrono::milliseconds{1}, [](transfer&, instant) {});
+  REQUIRE_MESSAGE(clean.ok, clean.failure);
+  for (const bool with_ack : {false, true}) {
+    CAPTURE(with_ack);
+    bool injected = false;
+    std::uint32_t before = 0, after = 0, forged = 0;
+    const auto r = run_attacked(51, bytes, cfg, std::chrono::milliseconds{5}, std::chrono::minutes{2},
+                                std::chrono::milliseconds{1}, [&](transfer& t, instant) {
+                                  auto* c = t.server_conn();
+                                  if (injected || !c || t.server.received < (1u << 20)) return;
+                                  // Right after the server's ACK (RCV.NXT = Last.ACK.sent), as an
+                                  // attacker on the path would time it.
+                                  const auto snap = c->snapshot();
+                                  if (snap.get("last_ack_sent") != snap.get("rcv_nxt")) return;
+                                  injected = true;
+                                  const auto tcb = c->tcb();
+                                  before = peer_tsval(*c);
+                                  forged = before + (1u << 30);
+                                  wire::tcp_repr f{};
+                                  f.src_port = c->tuple().remote.port;
+                                  f.dst_port = c->tuple().local.port;
+                                  f.seq = tcb.rcv_nxt;
+                                  f.window = 65535;
+                                  if (with_ack) {
+                                    f.flags = wire::tcp_flags{tcp_flag::ack};
+                                    f.ack = tcb.snd_nxt + (1u << 20);
+                                  }
+                                  f.options.timestamps = wire::tcp_timestamps{forged, 0};
+                                  t.inject_to_server(craft(c->tuple().remote.addr, c->tuple().local.addr, f));
+                                  after = peer_tsval(*c);
+                                });
+    MESSAGE(
+        fmt::format("TS.Recent poisoning ({}): TS.Recent {} -> {} after the forged TSval {}; the server read {} "
+                    "of {} bytes; done in {:.2f} virtual s (clean run {:.2f} s){}; PAWS drops {}",
+                    with_ack ? "ACK beyond SND.NXT" : "no ACK bit", before, after, forged, r.server_got, bytes,
+                    r.seconds, clean.seconds, r.ok ? "" : ", " + r.failure, r.server.paws_rejected));
+    REQUIRE(injected);
+    CHECK(after == before);
+    CHECK_MESSAGE(r.ok, r.failure);
+    if (r.ok) CHECK(r.seconds <= clean.seconds * 1.1);
+  }
+}
+
+TEST_CASE(
+    "attack: 200 blind zero-length segments a second (RFC 5961 §7, RFC 6675 §2): throughput within 10 % of a "
+    "clean run") {
+  // A blind attacker that knows only the 4-tuple sends the receiver of an 8 MiB transfer 200
+  // zero-length segments a second with random sequence and acknowledgment numbers and a random
+  // TSval: all fail the sequence check or PAWS. Before the fix each one was answered with an
+  // ACK at once, which the sender counted as a duplicate ACK (though SACK was in use) and
+  // fast-retransmitted data the receiver already had. Now those answers share the challenge-
+  // ACK limit, and with SACK only an ACK that SACKs new data is a duplicate. Without SACK,
+  // RFC 5681's duplicate ACKs still count: the rate limit alone holds the line. The path has a
+  // 50 ms round trip: in slow start the ACK clock has silences in which three answers in a row
+  // reach the sender (on a 10 ms path they rarely do, and the attack changed nothing there).
+  const std::uint64_t bytes = 8 << 20;
+  for (const bool sack : {true, false}) {
+    CAPTURE(sack);
+    tcp::layer_config cfg;
+    cfg.connection.sack = sack;
+    const auto clean = run_attacked(61, bytes, cfg, std::chrono::milliseconds{25}, std::chrono::minutes{5},
+                                    std::chrono::milliseconds{5}, [](transfer&, instant) {});
+    REQUIRE_MESSAGE(clean.ok, clean.failure);
+    link::sim_random rng{123};
+    std::uint64_t forged = 0;
+    const auto r = run_attacked(61, bytes, cfg, std::chrono::milliseconds{25}, std::chrono::minutes{5},
+                                std::chrono::milliseconds{5}, [&](transfer& t, instant) {
+                                  auto* c = t.server_conn();
+                                  if (!c || t.data_done) return;
+                                  wire::tcp_repr f{};
+                                  f.src_port = c->tuple().remote.port;
+                                  f.dst_port = c->tuple().local.port;
+                                  f.flags = wire::tcp_flags{tcp_flag::ack};
+                                  f.seq = seq_number{static_cast<std::uint32_t>(rng.next())};
+                                  f.ack = seq_number{static_cast<std::uint32_t>(rng.next())};
+                                  f.window = 65535;
+                                  f.options.timestamps = wire::tcp_timestamps{static_cast<std::uint32_t>(rng.next()),
+                                                                              static_cast<std::uint32_t>(rng.next())};
+                                  t.inject_to_server(craft(c->tuple().remote.addr, c->tuple().local.addr, f));
+                                  ++forged;
+                                });
+    MESSAGE(
+        fmt::format("200 blind segments/s ({}): 8 MiB in {:.2f} virtual s under attack, {:.2f} s clean; {} forged; "
+                    "receiver: out of window {}, PAWS {}, ACKs sent to them {}, rate-limited {}; sender: dup ACKs "
+                    "{} (clean {}), fast retransmits {} (clean {}), retransmitted {} (clean {}){}",
+                    sack ? "SACK" : "no SACK", r.seconds, clean.seconds, forged, r.server.out_of_window,
+                    r.server.paws_rejected, r.server.oow_acks, r.server.oow_acks_limited, r.client.dup_acks_in,
+                    clean.client.dup_acks_in, r.client.fast_retransmits, clean.client.fast_retransmits,
+                    r.client.retrans_segs, clean.client.retrans_segs, r.ok ? "" : ", " + r.failure));
+    CHECK_MESSAGE(r.ok, r.failure);
+    CHECK(forged >= 200);
+    if (r.ok) CHECK(r.seconds <= clean.seconds * 1.1);
+    // At most one answer per 500 ms (and per layer budget) reaches the real peer.
+    CHECK(r.server.oow_acks <= 2 * (static_cast<std::uint64_t>(r.seconds) + 1));
+  }
 }

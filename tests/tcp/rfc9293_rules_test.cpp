@@ -432,6 +432,9 @@ TEST_CASE("zero-window probes are answered with the current window (RFC 9293 §3
   std::array<std::byte, 2000> buf{};
   CHECK(f.conn.recv(buf) == 2000);
   CHECK(f.poll_one().repr.window == 2000);
+  // (Probes come at the persist timer's pace: the answers to out-of-window segments are
+  // rate-limited, RFC 5961 §7.)
+  f.now += 500ms;
   f.recv(seg{}.seq(r1 + 1999).ack(local_iss + 1));
   CHECK(f.poll_one().repr.window == 2000);
   f.recv(seg{}.seq(r1 + 2000).ack(local_iss + 1).payload("X"));
@@ -951,9 +954,13 @@ TEST_CASE("header prediction: a segment that fails PAWS or carries SACK blocks g
   CHECK(st.predicted_data == 1);
   CHECK(st.paws_rejected == 1);
   CHECK(f.conn.readable() == 3);
-  // No timestamp at all while they are in use: the general path (which accepts it).
+  // No timestamp at all while they are in use: the general path, which drops it (RFC 7323 §3.2).
   f.recv(seg{}.seq(r1 + 3).ack(l1).payload("def"));
   CHECK(st.predicted_data == 1);
+  CHECK(st.no_timestamp_drops == 1);
+  CHECK(f.conn.readable() == 3);
+  f.recv(seg{}.seq(r1 + 3).ack(l1).ts(1002, ecr).payload("def"));
+  CHECK(st.predicted_data == 2);
   CHECK(f.conn.readable() == 6);
   // SACK blocks: the general path, since the scoreboard must see them.
   REQUIRE(f.conn.send(as_bytes(std::string_view{text(3000)})) == 3000);

@@ -161,6 +161,10 @@ struct counters {
   std::uint64_t pmtu_deferred = 0;      // held until the quoted segment times out (RFC 5927 §7.3)
   std::uint64_t pmtu_reductions = 0;    // path MTU lowered (the MSS with it)
   std::uint64_t pmtu_increases = 0;     // path MTU raised again after pmtu_expires (RFC 1191 §6.3)
+  std::uint64_t no_timestamp_drops = 0; // RFC 7323 §3.2: non-RST segments without TSopt on a timestamped connection
+  std::uint64_t oow_acks = 0;           // ACKs owed in answer to unacceptable or PAWS-rejected segments
+  std::uint64_t oow_acks_limited = 0;   // ... and suppressed by the per-connection rate limit (RFC 5961 §7)
+  std::uint64_t rcv_window_trimmed = 0; // segments whose text went past the window we advertised (or the buffer)
   /// How many times each of the 11 states was entered (index_of(state)).
   std::array<std::uint64_t, state_count> state_entered{};
 };
@@ -208,6 +212,10 @@ void for_each_counter(const counters& c, F&& f) {
   f("fragmentation needed deferred until a timeout", c.pmtu_deferred);
   f("path MTU reductions", c.pmtu_reductions);
   f("path MTU increases after the expiry", c.pmtu_increases);
+  f("segments without a timestamp dropped", c.no_timestamp_drops);
+  f("acks sent to unacceptable segments", c.oow_acks);
+  f("acks to unacceptable segments rate-limited", c.oow_acks_limited);
+  f("segments trimmed to the advertised window", c.rcv_window_trimmed);
 }
 
 } // namespace synack::tcp

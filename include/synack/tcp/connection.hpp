@@ -26,7 +26,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "synack/tcp/assembler.hpp"
@@ -92,6 +96,8 @@ struct shared_context {
   void* observer = nullptr;
 
   /// Takes one challenge ACK from the layer's budget (the connection checked its own limit).
+  /// `sent` and `limited` are the counters to bump (the answers to unacceptable segments share
+  /// the budget, with counters of their own).
   /// CVE-2016-5696 (Cao et al., "Off-Path TCP Exploits: Global Rate Limit Considered
   /// Dangerous", USENIX Security 2016): a fixed budget shared by all connections is a side
   /// channel. An off-path attacker spends it with its own connection and counts the challenge
@@ -99,7 +105,8 @@ struct shared_context {
   /// reveals 4-tuples and then sequence numbers. Like Linux since 4.7, each second's budget is
   /// random in [limit/2, limit/2 + limit); with the per-connection limit, one attacker
   /// connection observes at most two a second whatever happens elsewhere.
-  auto allow_challenge_ack(instant now) noexcept -> bool {
+  auto allow_challenge_ack(instant now, std::uint64_t counters::*sent = &counters::challenge_acks,
+                           std::uint64_t counters::*limited = &counters::challenge_acks_limited) noexcept -> bool {
     if (!challenge_window_open || now - challenge_window >= std::chrono::seconds{1}) {
       challenge_window_open = true;
       challenge_window = now;
@@ -108,11 +115,11 @@ struct shared_context {
           half + (challenge_ack_limit > 0 ? static_cast<std::uint32_t>(next_random() % challenge_ack_limit) : 0u);
     }
     if (challenge_budget == 0) {
-      ++stats.challenge_acks_limited;
+      ++(stats.*limited);
       return false;
     }
     --challenge_budget;
-    ++stats.challenge_acks;
+    ++(stats.*sent);
     return true;
   }
 
@@ -230,11 +237,7 @@ public:
     m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
     ++m_shared->stats.passive_opens;
     set_state(tcp::state::syn_received);
-    set_state(tcp::state::established);
-    on_handshake_complete();
-    raise(event::connected);
-    raise(event::writable);
-    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    complete_handshake(now);
     process_text(now, ack, ack.seq, ack.payload);
   }
 
@@ -422,6 +425,118 @@ public:
                     rcv_wnd(),    cwnd(),     clamp32(m_cc.ssthresh()),
                     m_rtt.srtt(), m_rtt.rto()};
   }
+  /// Every variable of the TCB as (name, value) pairs: tests and the connection fuzzer compare
+  /// two of them (docs/fuzzing.md: a dropped segment changes no field but the counters and the
+  /// ACK and challenge-ACK state). Buffer contents are summed up by their sizes.
+  struct tcb_snapshot {
+    static constexpr std::size_t capacity = 96;
+    std::array<std::string_view, capacity> names{};
+    std::array<std::uint64_t, capacity> values{};
+    std::size_t count = 0;
+
+    auto get(std::string_view name) const noexcept -> std::optional<std::uint64_t> {
+      for (std::size_t i = 0; i < count; ++i)
+        if (names[i] == name) return values[i];
+      return std::nullopt;
+    }
+    /// The names of the fields that differ from `o`, except those in `ignore`.
+    auto diff(const tcb_snapshot& o, std::initializer_list<std::string_view> ignore = {}) const -> std::string {
+      std::string out;
+      for (std::size_t i = 0; i < count && i < o.count; ++i) {
+        if (values[i] == o.values[i] || std::find(ignore.begin(), ignore.end(), names[i]) != ignore.end()) continue;
+        if (!out.empty()) out += ", ";
+        out += names[i];
+      }
+      return out;
+    }
+    friend auto operator==(const tcb_snapshot& a, const tcb_snapshot& b) noexcept -> bool {
+      return a.count == b.count && a.values == b.values;
+    }
+  };
+  auto snapshot() const -> tcb_snapshot {
+    tcb_snapshot s;
+    auto f = [&](std::string_view name, auto v) {
+      if (s.count == tcb_snapshot::capacity) return;
+      s.names[s.count] = name;
+      s.values[s.count++] = as_u64(v);
+    };
+    f("state", static_cast<std::uint64_t>(index_of(m_state)));
+    f("error", static_cast<std::uint64_t>(m_error));
+    f("events", m_events);
+    f("active_open", m_active_open);
+    f("iss", m_iss);
+    f("syn_acked", m_syn_acked);
+    f("snd_una", m_snd_una);
+    f("snd_nxt", m_snd_nxt);
+    f("snd_wl1", m_snd_wl1);
+    f("snd_wl2", m_snd_wl2);
+    f("snd_wnd", m_snd_wnd);
+    f("max_snd_wnd", m_max_snd_wnd);
+    f("snd_buf_seq", m_snd_buf_seq);
+    f("irs", m_irs);
+    f("rcv_nxt", m_rcv_nxt);
+    f("rcv_adv", m_rcv_adv);
+    f("ooo_fin", m_ooo_fin);
+    f("peer_mss", m_peer_mss);
+    f("path_mss", m_path_mss);
+    f("snd_wscale", m_snd_wscale);
+    f("rcv_wscale", m_rcv_wscale);
+    f("wscale_ok", m_wscale_ok);
+    f("sack_ok", m_sack_ok);
+    f("ts_ok", m_ts_ok);
+    f("ts_recent", m_ts_recent);
+    f("ts_recent_time", m_ts_recent_time);
+    f("last_ack_sent", m_last_ack_sent);
+    f("sndbuf_size", m_sndbuf.size());
+    f("rcvbuf_size", m_rcvbuf.size());
+    f("ooo_ranges", m_ooo.size());
+    f("placed", m_placed);
+    f("fin_queued", m_fin_queued);
+    f("fin_received", m_fin_received);
+    f("read_closed", m_read_closed);
+    f("ack_now", m_ack_now);
+    f("window_update_check", m_window_update_check);
+    f("rtx_due", m_rtx_due);
+    f("syn_rtx_due", m_syn_rtx_due);
+    f("reply", m_reply ? m_reply->seq : std::optional<seq_number>{});
+    f("srtt", m_rtt.srtt());
+    f("rttvar", m_rtt.rttvar());
+    f("rto", m_rtt.rto());
+    f("retries", m_retries);
+    f("rtt_timing", m_sampler.timing());
+    f("rtt_timed_end", m_sampler.timed_seq_end());
+    f("syn_timed_out", m_syn_timed_out);
+    f("rtx_nxt", m_rtx_nxt);
+    f("rto_recover", m_rto_recover);
+    f("rto_recovery", m_rto_recovery);
+    f("rtx_len", m_rtx_len);
+    f("dup_acks", m_dup_acks);
+    f("in_recovery", m_scoreboard.in_recovery());
+    f("sb_high_ack", m_scoreboard.high_ack());
+    f("sb_high_rxt", m_scoreboard.high_rxt());
+    f("sb_recovery_point", m_scoreboard.recovery_point());
+    f("sb_sacked_bytes", m_scoreboard.sacked_bytes());
+    f("sb_ranges", m_scoreboard.ranges().size());
+    f("cwnd", m_cc.cwnd());
+    f("ssthresh", m_cc.ssthresh());
+    f("retransmitted", m_retransmitted);
+    f("unacked_bytes", m_unacked_bytes);
+    f("rcv_mss", m_rcv_mss);
+    f("timer_retransmit", m_timers.at(timer_kind::retransmit));
+    f("timer_delayed_ack", m_timers.at(timer_kind::delayed_ack));
+    f("timer_persist", m_timers.at(timer_kind::persist));
+    f("timer_keepalive", m_timers.at(timer_kind::keepalive));
+    f("timer_close", m_timers.at(timer_kind::close));
+    f("last_send", m_last_send);
+    f("user_timer_start", m_user_timer_start);
+    f("persist_backoff", m_persist_backoff);
+    f("keepalive_sent", m_keepalive_sent);
+    f("last_challenge_ack", m_last_challenge_ack);
+    f("persist_probe_due", m_persist_probe_due);
+    f("zero_window_probe_due", m_zero_window_probe_due);
+    f("keepalive_probe_due", m_keepalive_probe_due);
+    return s;
+  }
   auto config() const noexcept -> const tcp::config& { return m_cfg; }
   auto congestion() const noexcept -> const congestion_type& { return m_cc; }
   auto congestion() noexcept -> congestion_type& { return m_cc; }
@@ -436,6 +551,19 @@ public:
   auto retransmissions() const noexcept -> std::uint64_t { return m_retransmitted; }
 
 private:
+  // For snapshot(): every field as a number (an absent optional is 0, a present one 1 + value).
+  static constexpr auto as_u64(bool v) noexcept -> std::uint64_t { return v ? 1 : 0; }
+  template <class T>
+  requires std::is_integral_v<T>
+  static constexpr auto as_u64(T v) noexcept -> std::uint64_t { return static_cast<std::uint64_t>(v); }
+  static constexpr auto as_u64(seq_number v) noexcept -> std::uint64_t { return v.raw(); }
+  static constexpr auto as_u64(instant v) noexcept -> std::uint64_t { return static_cast<std::uint64_t>(v.nanos()); }
+  static constexpr auto as_u64(duration v) noexcept -> std::uint64_t { return static_cast<std::uint64_t>(v.count()); }
+  template <class T>
+  static constexpr auto as_u64(const std::optional<T>& v) noexcept -> std::uint64_t {
+    return v ? 1 + as_u64(*v) : 0;
+  }
+
   // -------- helpers shared by input and output
   void set_state(tcp::state s) {
     if (s == m_state) return;
@@ -699,10 +827,16 @@ private:
   }
   /// The congestion window in bytes (a `none` controller's "unlimited" becomes 4 GiB - 1).
   auto cwnd() const noexcept -> std::uint32_t { return clamp32(m_cc.cwnd()); }
-  /// The handshake completed: RFC 6298 (5.7), and RFC 5681 §3.1 "If the SYN or SYN/ACK is
-  /// lost, the initial window used by a sender after a correctly transmitted SYN MUST be one
-  /// segment consisting of at most SMSS bytes."
-  void on_handshake_complete() {
+  /// Our SYN has just been acknowledged (SND.UNA and the send window are set): the one place a
+  /// handshake completes, whichever way it went: the SYN-ACK in SYN-SENT (RFC 9293 §3.10.7.3),
+  /// the ACK in SYN-RECEIVED (§3.10.7.4), a SYN cookie's ACK (accept_cookie), or the ACK that
+  /// reaches FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (§3.10.4; the state stays FIN-WAIT-1).
+  /// Enters ESTABLISHED from SYN-SENT or SYN-RECEIVED; anchors the SACK scoreboard at SND.UNA;
+  /// RFC 6298 (5.7) and RFC 5681 §3.1 "If the SYN or SYN/ACK is lost, the initial window used by
+  /// a sender after a correctly transmitted SYN MUST be one segment consisting of at most SMSS
+  /// bytes."; signals "connected"; starts the keep-alive timer.
+  void complete_handshake(instant now) {
+    if (in_state(m_state, tcp::state::syn_sent | tcp::state::syn_received)) set_state(tcp::state::established);
     m_scoreboard.reset(m_snd_una);
     m_scoreboard.set_smss(effective_mss_base());
     m_rtt.on_handshake_complete(m_syn_timed_out);
@@ -710,6 +844,9 @@ private:
       m_cc = make_controller(m_cfg,
                              congestion_config{.smss = effective_mss_base(), .initial_window = effective_mss_base()});
     }
+    raise(event::connected);
+    raise(event::writable);
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
   }
   /// RFC 7323 §5.5: "an implementation of PAWS [must] include a mechanism to "invalidate" the
   /// TS.Recent value when a connection is idle for more than 24 days".
@@ -723,7 +860,7 @@ private:
   // Input (tcp/input.hpp)
   void on_segment_listen(instant now, const wire::tcp_repr& seg);
   void on_segment_syn_sent(instant now, const wire::tcp_repr& seg);
-  void on_segment_synchronized(instant now, const wire::tcp_repr& seg);
+  void on_segment_synchronized(instant now, const wire::tcp_repr& seg, bool syn_window = false);
   auto try_fast_path(instant now, const wire::tcp_repr& seg) -> bool;
   void deliver_in_order(instant now, bytes_view payload);
   /// The peer's segment size estimate (for the delayed-ACK rule) follows the largest text seen.
@@ -733,14 +870,16 @@ private:
   auto enqueue_in_order(bytes_view payload) -> std::size_t;
   auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
   void take_syn_options(const wire::tcp_repr& syn, bool we_offered);
-  auto process_ack(instant now, const wire::tcp_repr& seg) -> bool;
+  auto process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
   void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
   void process_fin(instant now);
   void update_send_window(const wire::tcp_repr& seg);
   void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery);
   void detect_loss(instant now, bool dup_ack);
   auto take_rtt_sample(instant now, const wire::tcp_repr& seg) -> std::optional<duration>;
-  void send_challenge_ack(instant now);
+  void send_limited_ack(instant now, bool challenge);
+  void send_challenge_ack(instant now) { send_limited_ack(now, true); }
+  void send_oow_ack(instant now, const wire::tcp_repr& seg);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
 
   // Output (tcp/output.hpp)

@@ -141,12 +141,8 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
     //  that were queued for transmission MAY be included. ... If there are other controls or
     //  text in the segment, then continue processing at the sixth step below where the URG
     //  bit is checked; otherwise, return."
-    set_state(tcp::state::established);
-    on_handshake_complete();
-    raise(event::connected);
-    raise(event::writable);
+    complete_handshake(now);
     m_ack_now = true;
-    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
     process_text(now, seg, seg.seq + 1, seg.payload);
   } else {
     // Simultaneous open: "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
@@ -210,8 +206,9 @@ auto connection<P>::segment_acceptable(const wire::tcp_repr& seg) const -> bool 
 /// (and PSH), no SACK blocks, a timestamp that passes PAWS, and no recovery in progress. For
 /// such a segment the steps of RFC 9293 §3.10.7.4 reduce to a few assignments: it is acceptable
 /// (SEG.SEQ = RCV.NXT and RCV.WND > 0), carries no RST or SYN, its ACK lies in
-/// SND.UNA..SND.NXT, and its text fits the receive buffer whole. Returns false, having changed
-/// nothing, for any other segment: the general path handles it. What the fast path does is
+/// SND.UNA..SND.NXT, and its text fits the advertised window and the receive buffer whole.
+/// Returns false, having changed nothing, for any other segment: the general path handles it
+/// (and drops what must be dropped). What the fast path does is
 /// exactly what the general path would do, without the checks (tests/sim/tcp_transfer_test.cpp
 /// requires identical wire traces with and without it).
 template <class P>
@@ -222,31 +219,35 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   if (seg.seq != m_rcv_nxt || m_scoreboard.in_recovery() || m_ooo_fin) return false;
   if (m_sack_ok && !seg.options.sack_blocks().empty()) return false;
   // RFC 7323 §5.3 R1 (PAWS) must pass; a segment without the option when timestamps are in use
-  // goes the general way (§3.2: it "SHOULD" be accepted, but it is not the common case).
+  // goes the general way, which drops it (§3.2: "If a non-<RST> segment is received without a
+  // TSopt, a TCP SHOULD silently drop the segment").
   const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
   if (m_ts_ok && (!ts || static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0)) return false;
   const bool data = !seg.payload.empty();
   if (data) {
-    // In-order text (which may acknowledge new data too): it must fit whole (no trimming),
-    // with no out-of-order data to merge and a reader still there (RFC 1122 §4.2.2.13).
-    if (!(m_snd_una <= seg.ack && seg.ack <= m_snd_nxt) || rcv_wnd() == 0 ||
+    // In-order text (which may acknowledge new data too): it must fit whole (no trimming) in
+    // the window we advertised and in the buffer, with no out-of-order data to merge and a
+    // reader still there (RFC 1122 §4.2.2.13).
+    if (!(m_snd_una <= seg.ack && seg.ack <= m_snd_nxt) || seg.payload.size() > rcv_wnd() ||
         seg.payload.size() > m_rcvbuf.free_space() || !m_ooo.empty() || m_read_closed)
       return false;
   } else if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
     return false; // a duplicate ACK, or one the general path must judge (RFC 5961 §5.2)
   }
 
-  // RFC 7323 §4.3 (2): SEG.TSval >= TS.Recent was checked above.
+  // "fifth, check the ACK field" (process_ack, ESTABLISHED, without its range checks): neither
+  // kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new SEG.ACK; RFC 6675 §2: no
+  // SACK blocks).
+  const auto update = m_scoreboard.update(seg.ack, {}, m_snd_nxt);
+  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
+  update_send_window(seg);
+  detect_loss(now, false);
+  // RFC 7323 §4.3 (2), R3: the segment passed every check above (SEG.TSval >= TS.Recent
+  // included) and is processed, so it may update TS.Recent (take_ts in on_segment_synchronized).
   if (m_ts_ok && seg.seq <= m_last_ack_sent) {
     m_ts_recent = ts->tsval;
     m_ts_recent_time = now;
   }
-  // "fifth, check the ACK field" (process_ack, ESTABLISHED, without its range checks): neither
-  // kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new SEG.ACK).
-  const auto update = m_scoreboard.update(seg.ack, {}, m_snd_nxt);
-  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
-  update_send_window(seg);
-  detect_loss(now, update.is_rfc6675_duplicate());
   m_keepalive_sent = 0;
   if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
   // "seventh, process the segment text" (process_text, in order, untrimmed, no FIN).
@@ -261,23 +262,35 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
 }
 
 template <class P>
-void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& seg) {
+void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& seg, bool syn_window) {
   using wire::tcp_flag;
   const bool rst = seg.flags.has(tcp_flag::rst);
   const bool syn = seg.flags.has(tcp_flag::syn);
+  const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
+
+  // RFC 7323 §3.2: "Once TSopt has been successfully negotiated, that is both <SYN> and
+  // <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST> segment for the duration
+  // of the connection ... If a non-<RST> segment is received without a TSopt, a TCP SHOULD
+  // silently drop the segment. A received <RST> segment MUST NOT be silently dropped based
+  // solely on the lack of a TSopt." (Linux accepts such segments; docs/tcp.md.)
+  if (m_ts_ok && !ts && !rst) {
+    ++m_shared->stats.no_timestamp_drops;
+    return;
+  }
 
   // RFC 9293 §3.5 Figure 7, simultaneous open, line 6: "ESTABLISHED <--
   // <SEQ=300><ACK=101><CTL=SYN,ACK>": in SYN-RECEIVED, the peer's SYN-ACK that acknowledges our
   // SYN completes the handshake. Its SYN (at IRS, so below RCV.NXT) was taken already, which
   // would make the segment unacceptable and, answered with our SYN-ACK again, start a SYN-ACK
   // ping-pong between two such peers. Process the rest of it as the ACK at IRS + 1 (Linux does
-  // the same).
-  if (m_state == tcp::state::syn_received && syn && !rst && seg.flags.has(tcp_flag::ack) && seg.seq == m_irs &&
-      m_snd_una < seg.ack && seg.ack <= m_snd_nxt) {
+  // the same), whose window is still a SYN's: never scaled (RFC 7323 §2.2). The same holds
+  // after a CLOSE in SYN-RECEIVED (FIN-WAIT-1 with our SYN not yet acknowledged).
+  if (!syn_acked() && in_state(m_state, tcp::state::syn_received | tcp::state::fin_wait_1) && syn && !rst &&
+      seg.flags.has(tcp_flag::ack) && seg.seq == m_irs && m_snd_una < seg.ack && seg.ack <= m_snd_nxt) {
     wire::tcp_repr rest = seg;
     rest.flags.clear(tcp_flag::syn);
     rest.seq = seg.seq + 1;
-    on_segment_synchronized(now, rest);
+    on_segment_synchronized(now, rest, true);
     return;
   }
 
@@ -285,12 +298,12 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   // SEG.TSval < TS.Recent, TS.Recent is valid (see later discussion), and the RST bit is not
   // set, then treat the arriving segment as not acceptable: Send an acknowledgment in reply as
   // specified in [RFC0793], page 69 and drop the segment." §5.5: TS.Recent is invalid after 24
-  // days of idleness.
-  if (m_ts_ok && seg.options.timestamps && !rst) {
-    const auto behind = static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) < 0;
+  // days of idleness. The acknowledgment is rate-limited like the one below.
+  if (m_ts_ok && ts && !rst) {
+    const auto behind = static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0;
     if (behind && ts_recent_valid(now)) {
       ++m_shared->stats.paws_rejected;
-      m_ack_now = true;
+      send_oow_ack(now, seg);
       return;
     }
   }
@@ -318,25 +331,32 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
       send_challenge_ack(now);
       return;
     }
-    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin)) {
+    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin) && seg.flags.has(tcp_flag::ack) &&
+        seg.seq + static_cast<std::uint32_t>(seg.payload.size()) + 1 == m_rcv_nxt &&
+        !(seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd)) {
       // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
-      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." Only
+      // that: the FIN we took (at RCV.NXT - 1), with the ACK bit and an acceptable ACK (RFC 5961
+      // §5.2). Any FIN used to restart the timer, so forged ones (no ACK bit, any sequence
+      // number) could hold TIME-WAIT for ever (found by the connection fuzzer).
       m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
     }
-    m_ack_now = true;
+    send_oow_ack(now, seg);
     return;
   }
 
   // RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent then SEG.TSval is
-  // copied to TS.Recent; otherwise, it is ignored." §5.5: "If TS.Recent is found to be invalid,
-  // then the segment is accepted, regardless of the failure of the timestamp check, and rule R3
-  // updates TS.Recent with the TSval from the new segment" (else we would echo the stale value
-  // forever, and the peer would take it for its RTT).
-  if (m_ts_ok && seg.options.timestamps && seg.seq <= m_last_ack_sent &&
-      (static_cast<std::int32_t>(seg.options.timestamps->tsval - m_ts_recent) >= 0 || !ts_recent_valid(now))) {
-    m_ts_recent = seg.options.timestamps->tsval;
-    m_ts_recent_time = now;
-  }
+  // copied to TS.Recent; otherwise, it is ignored." (R3 in §5.3.) §5.5: "If TS.Recent is found to
+  // be invalid, then the segment is accepted, regardless of the failure of the timestamp check,
+  // and rule R3 updates TS.Recent with the TSval from the new segment" (else we would echo the
+  // stale value forever, and the peer would take it for its RTT). The copy waits until the
+  // segment has passed every check below (RST, SYN, the ACK bit, RFC 5961 §5.2's ACK range) and
+  // is processed: taken here, a forged segment at RCV.NXT with a TSval far ahead and no ACK bit
+  // (or an unacceptable ACK) was dropped but moved TS.Recent, and every real segment failed
+  // PAWS from then on (tests/sim/attack_test.cpp: a 4 MiB transfer stopped at 1 MB). Never
+  // from a RST or a SYN: both end below.
+  const bool take_ts = m_ts_ok && ts && seg.seq <= m_last_ack_sent &&
+                       (static_cast<std::int32_t>(ts->tsval - m_ts_recent) >= 0 || !ts_recent_valid(now));
 
   // "second check the RST bit". RFC 5961 §3.2: "1) If the RST bit is set and the sequence
   // number is outside the current receive window, silently drop the segment." (done above)
@@ -397,7 +417,13 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
 
   // "fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
   if (!seg.flags.has(tcp_flag::ack)) return;
-  if (!process_ack(now, seg)) return;
+  if (!process_ack(now, seg, syn_window)) return;
+
+  // The segment passed every check and is processed: R3 (see take_ts above).
+  if (take_ts) {
+    m_ts_recent = ts->tsval;
+    m_ts_recent_time = now;
+  }
 
   // Any acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6).
   m_keepalive_sent = 0;
@@ -410,43 +436,70 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   process_text(now, seg, seg.seq, seg.payload);
 }
 
-/// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism": at most one
-/// challenge ACK per challenge_ack_interval on this connection, and the layer's budget (see
-/// shared_context).
+/// The answer to an unacceptable or PAWS-rejected segment: RFC 9293 §3.10.7.4 "an
+/// acknowledgment should be sent in reply", RFC 7323 §5.3 R1 "Send an acknowledgment in reply".
+/// When the segment occupies no sequence space (no text, no FIN; a SYN earns a challenge ACK
+/// instead) the answer is rate-limited with the challenge ACKs (RFC 5961 §7). Unthrottled, a
+/// blind attacker who knows only the 4-tuple made us send one duplicate ACK to the real peer
+/// per forged segment, and the peer fast-retransmitted on them (tests/sim/attack_test.cpp: 8 MiB
+/// over a 50 ms path took 158 s instead of 1.9 s at 200 forged segments a second). A segment
+/// with text or a FIN is answered at once, as Linux does (tcp_oow_rate_limited: "Data packets
+/// without SYNs are not likely part of an ACK loop"): it is most often a retransmission of what
+/// we have, whose sender waits for this ACK (throttled too, the simulated loss matrix took 8 %
+/// longer). Such forged segments are answered, but with SACK the answers are no duplicate ACKs
+/// (RFC 6675 §2, process_ack).
 template <class P>
-void connection<P>::send_challenge_ack(instant now) {
-  if (m_last_challenge_ack && now - *m_last_challenge_ack < m_shared->challenge_ack_interval) {
-    ++m_shared->stats.challenge_acks_limited;
+void connection<P>::send_oow_ack(instant now, const wire::tcp_repr& seg) {
+  if (seg.segment_len() > 0) {
+    ++m_shared->stats.oow_acks;
+    m_ack_now = true;
     return;
   }
-  if (!m_shared->allow_challenge_ack(now)) return;
+  send_limited_ack(now, false);
+}
+
+/// RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism": at most one
+/// limited ACK per challenge_ack_interval on this connection, and the layer's budget (see
+/// shared_context). Two kinds share the limit: challenge ACKs (RFC 5961 §3.2, §4.2, §5.2), and
+/// the ACKs that answer an unacceptable or PAWS-rejected segment (send_oow_ack).
+template <class P>
+void connection<P>::send_limited_ack(instant now, bool challenge) {
+  const auto sent = challenge ? &counters::challenge_acks : &counters::oow_acks;
+  const auto limited = challenge ? &counters::challenge_acks_limited : &counters::oow_acks_limited;
+  if (m_last_challenge_ack && now - *m_last_challenge_ack < m_shared->challenge_ack_interval) {
+    ++(m_shared->stats.*limited);
+    return;
+  }
+  if (!m_shared->allow_challenge_ack(now, sent, limited)) return;
   m_last_challenge_ack = now;
   m_ack_now = true;
 }
 
 /// "fifth, check the ACK field" for SYN-RECEIVED and the synchronized states. Returns false
-/// when the segment must be dropped (or the connection ended).
+/// when the segment must be dropped (or the connection ended). `syn_window`: the segment is the
+/// rest of a SYN-ACK (see on_segment_synchronized), whose window is not scaled.
 template <class P>
-auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool {
-  if (m_state == tcp::state::syn_received) {
+auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool {
+  if (!syn_acked()) {
     // "SYN-RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
     //  continue processing with the variables below set to: SND.WND <- SEG.WND, SND.WL1 <-
     //  SEG.SEQ, SND.WL2 <- SEG.ACK. If the segment acknowledgment is not acceptable, form a
-    //  reset segment <SEQ=SEG.ACK><CTL=RST> and send it."
+    //  reset segment <SEQ=SEG.ACK><CTL=RST> and send it." Also FIN-WAIT-1 entered by a CLOSE in
+    //  SYN-RECEIVED (RFC 9293 §3.10.4), whose SYN is not yet acknowledged either: the same
+    //  acknowledgment completes the handshake there, and the state stays FIN-WAIT-1.
     if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
       queue_rst(seg.ack, std::nullopt);
       return false;
     }
     on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
-    m_snd_wnd = std::uint32_t{seg.window} << m_snd_wscale;
+    // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or
+    // <SYN,ACK>) MUST NOT be scaled." Scaled, the SYN-ACK of a simultaneous open advertised
+    // 524,280 bytes for 65,535 with a shift of 3.
+    m_snd_wnd = syn_window ? std::uint32_t{seg.window} : std::uint32_t{seg.window} << m_snd_wscale;
     m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
     m_snd_wl1 = seg.seq;
     m_snd_wl2 = seg.ack;
-    set_state(tcp::state::established);
-    on_handshake_complete();
-    raise(event::connected);
-    raise(event::writable);
-    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+    complete_handshake(now);
     return true;
   }
 
@@ -465,9 +518,10 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
   // (b) the incoming acknowledgment carries no data, (c) the SYN and FIN bits are both off,
   // (d) the acknowledgment number is equal to the greatest acknowledgment received on the given
   // connection (TCP.UNA from [RFC793]) and (e) the advertised window in the incoming
-  // acknowledgment equals the advertised window in the last incoming acknowledgment."
-  const bool dup_ack = flight_size() > 0 && seg.payload.empty() && !seg.flags.has(wire::tcp_flag::fin) &&
-                       seg.ack == m_snd_una && scaled_wnd == m_snd_wnd;
+  // acknowledgment equals the advertised window in the last incoming acknowledgment." Used
+  // only when SACK is not in use (below).
+  const bool rfc5681_dup_ack = flight_size() > 0 && seg.payload.empty() && !seg.flags.has(wire::tcp_flag::fin) &&
+                               seg.ack == m_snd_una && scaled_wnd == m_snd_wnd;
 
   // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
   //  retransmission queue that are thereby entirely acknowledged are removed. Users should
@@ -481,8 +535,18 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg) -> bool 
     on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
   }
   update_send_window(seg);
-  // RFC 6675 §2 counts an ACK that SACKs new data as a duplicate too.
-  detect_loss(now, dup_ack || update.is_rfc6675_duplicate());
+  // With SACK, RFC 6675 §2: "we define a "duplicate acknowledgment" as a segment that arrives
+  // carrying a SACK block that identifies previously unacknowledged and un-SACKed octets
+  // between HighACK and HighData. Note that an ACK which carries new SACK data is counted as a
+  // duplicate acknowledgment under this definition even if it carries new data, changes the
+  // advertised window, or moves the cumulative acknowledgment point, which is different from
+  // the definition of duplicate acknowledgment in [RFC5681]." An ACK that repeats SND.UNA with
+  // no new SACK information is not one: a receiver with a hole SACKs what arrives above it, so
+  // such an ACK (a window update, the answer to an old duplicate or to a forged segment) says
+  // nothing about loss. Counted as duplicates, the answers a blind attacker draws from the peer
+  // made us fast-retransmit data the peer already had (tests/sim/attack_test.cpp). Without SACK,
+  // RFC 5681's definition.
+  detect_loss(now, m_sack_ok ? update.is_rfc6675_duplicate() : rfc5681_dup_ack);
 
   switch (m_state) {
     case tcp::state::fin_wait_1:
@@ -676,10 +740,18 @@ void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_num
     } else {
       note_segment_size(payload.size());
       const auto offset = static_cast<std::size_t>(seq - m_rcv_nxt);
-      const auto space = m_rcvbuf.free_space();
+      // RFC 9293 §3.10.7.4: "In the following it is assumed that the segment is the idealized
+      // segment that begins at RCV.NXT and does not exceed the window. One could tailor actual
+      // segments to fit this assumption by trimming off any portions that lie outside the
+      // window". The window is the one we advertised (RCV.NXT to m_rcv_adv), not the free space
+      // of the buffer: receiver silly-window avoidance (RFC 1122 §4.2.3.3) may advertise zero
+      // while a few bytes are free, and a probe into that zero window is acknowledged, not
+      // taken. (The window can exceed the buffer by window-scale rounding: the buffer bounds
+      // too.)
+      const auto space = std::min<std::size_t>(rcv_wnd(), m_rcvbuf.free_space());
+      if (offset + payload.size() > space) ++m_shared->stats.rcv_window_trimmed;
       if (offset >= space) {
-        // Beyond our buffer (possible only by a few bytes of window-scale rounding): drop it.
-        m_ack_now = true;
+        m_ack_now = true; // nothing of it fits: answer at once (a window probe)
       } else {
         payload = payload.first(std::min(payload.size(), space - offset));
         if (offset == 0) {
@@ -711,8 +783,9 @@ void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_num
   if (m_ooo_fin && *m_ooo_fin == m_rcv_nxt && !m_fin_received) process_fin(now);
 }
 
-/// Text at RCV.NXT, trimmed to the free space of the receive buffer: stored, acknowledged (now
-/// or delayed), made readable; out-of-order data that is now contiguous follows it.
+/// Text at RCV.NXT, trimmed to the window we advertised and the free space of the receive
+/// buffer: stored, acknowledged (now or delayed), made readable; out-of-order data that is now
+/// contiguous follows it.
 template <class P>
 void connection<P>::deliver_in_order(instant now, bytes_view payload) {
   const auto n = enqueue_in_order(payload);
@@ -733,7 +806,7 @@ void connection<P>::deliver_in_order(instant now, bytes_view payload) {
 
 /// Stores in-order text: straight into a waiting reader's buffer while the receive buffer is
 /// empty (direct placement, see post_read), the rest into the receive buffer. Returns the
-/// bytes stored (all of `payload`, which the caller trimmed to the free space).
+/// bytes stored (all of `payload`, which the caller trimmed to the window and the free space).
 template <class P>
 auto connection<P>::enqueue_in_order(bytes_view payload) -> std::size_t {
   std::size_t placed = 0;

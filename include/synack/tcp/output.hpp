@@ -298,8 +298,8 @@ auto connection<P>::build_header(instant now, seq_number seq, bool syn, bool fin
 /// satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )" (Fr = 1/2),
 /// a closed window included: it reopens by at least that much, never by a few bytes. RFC 9293
 /// §3.8.6.2.2: the edge is never moved back (no shrinking), even when window-scale rounding
-/// would. (Data accepted past the advertised edge, within the buffer, can leave RCV.NXT beyond
-/// it: the window is then zero until the threshold is met.)
+/// would. Text is taken only up to this edge (process_text); a FIN, which needs no buffer, may
+/// sit at it and leave RCV.NXT one beyond: the window is then zero.
 template <class P>
 auto connection<P>::window_field() -> std::uint16_t {
   const auto space = rcv_space();
@@ -416,7 +416,7 @@ void connection<P>::on_retransmit_timeout(instant now) {
     // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN. Remember
     // it for (5.7) "If the timer expires awaiting the ACK of a SYN segment ... the RTO MUST be
     // re-initialized to 3 seconds when data transmission begins" and RFC 5681 §3.1 "If the SYN
-    // or SYN/ACK is lost, the initial window ... MUST be one segment" (on_handshake_complete).
+    // or SYN/ACK is lost, the initial window ... MUST be one segment" (complete_handshake).
     m_rtx_due = true;
     m_syn_timed_out = true;
   }
