@@ -527,6 +527,11 @@ public:
     f("timer_persist", m_timers.at(timer_kind::persist));
     f("timer_keepalive", m_timers.at(timer_kind::keepalive));
     f("timer_close", m_timers.at(timer_kind::close));
+    f("timer_pmtu", m_timers.at(timer_kind::pmtu));
+    f("orphan", m_orphan);
+    f("pmtu_acked", m_pmtu_acked);
+    f("pmtu_pending_mss", m_pmtu_pending_mss);
+    f("pmtu_pending_seq", m_pmtu_pending_seq);
     f("last_send", m_last_send);
     f("user_timer_start", m_user_timer_start);
     f("persist_backoff", m_persist_backoff);
