@@ -187,7 +187,9 @@ struct bulk_endpoint {
       received += n;
       touched = true;
     }
-    if (sent == total && !shut && c->state() != tcp::state::closed) {
+    // A half-close before the handshake completed would delete the connection with its data
+    // queued (RFC 9293 §3.10.4: CLOSE in SYN-SENT "Delete the TCB"): wait for ESTABLISHED.
+    if (sent == total && !shut && c->state() != tcp::state::closed && c->state() != tcp::state::syn_sent) {
       c->shutdown_write(now);
       shut = true;
       touched = true;

@@ -57,7 +57,9 @@ auto run_bulk(std::uint64_t seed, const link::sim_config& sim_cfg, std::uint64_t
       return fail(fmt::format("server ended with {}", s->last_error()));
     }
     if (c && s && c->state() == tcp::state::closed && s->state() == tcp::state::closed) break;
-    if (!net.step()) return fail("nothing scheduled before both sides closed");
+    if (!net.step())
+      return fail(fmt::format("nothing scheduled before both sides closed (client {}, server {})",
+                              c ? c->state() : tcp::state::closed, s ? s->state() : tcp::state::closed));
     if (net.now - start > limit) {
       return fail(fmt::format("not closed after {} s of virtual time (client {}, server {})",
                               (net.now - start).count() / 1'000'000'000, c ? c->state() : tcp::state::closed,
@@ -230,3 +232,51 @@ TEST_CASE("without window scaling, timestamps and SACK") {
 }
 
 TEST_SUITE_END();
+
+// The packets on the wire, recorded: a refactor of the TCP core or of the host that wires it
+// must change nothing a host sends, nor when (docs/architecture.md). Each row is a seeded
+// transfer whose two digests (every packet each host sent, and when) were recorded from the
+// code; a change of behaviour that is meant must update them and say why in its commit.
+TEST_CASE("golden wire traces: seeded transfers put exactly the recorded packets on the wire") {
+  struct row {
+    const char* what;
+    double loss;
+    std::uint64_t seed;
+    bool cubic;
+    bool sack;
+    bool timestamps;
+    std::uint32_t buffer;
+    std::uint64_t digest_a;
+    std::uint64_t digest_b;
+  };
+  // Not scaled: the same runs in every build.
+  constexpr std::uint64_t bytes = 256 * 1024;
+  const row rows[] = {
+      {"clean", 0.0, 1, false, true, true, 256 * 1024, 0x6cb4e2b946f94369ull, 0xdc1fbffc0c9db2baull},
+      {"2 % faults", 0.02, 2, false, true, true, 256 * 1024, 0xc9ebffad42de3d2aull, 0x2aeefd9df747bf02ull},
+      {"10 % faults", 0.10, 3, false, true, true, 256 * 1024, 0xcb4a352d22df6d68ull, 0xffccc487b7b84c8aull},
+      {"10 % faults, no SACK", 0.10, 4, false, false, true, 256 * 1024, 0x40d85401a4f7df01ull, 0xb3f96a8754d39369ull},
+      {"5 % faults, no timestamps", 0.05, 5, false, true, false, 256 * 1024, 0xd7090e1d934d1e62ull,
+       0x5af96415a954547full},
+      {"5 % faults, 16 KiB buffers", 0.05, 6, false, true, true, 16 * 1024, 0xba5cd2bed8f99acdull,
+       0xd7767b54a732ed04ull},
+      {"CUBIC, 5 % faults", 0.05, 7, true, true, true, 256 * 1024, 0x8a1b0f59b1ac6da4ull, 0x5b2bb5461542f19eull},
+      {"CUBIC, clean", 0.0, 8, true, true, true, 256 * 1024, 0x305d26b0538b80bcull, 0x67e9964167700580ull},
+  };
+  const bool print = std::getenv("SYNACK_PRINT_DIGESTS") != nullptr;
+  for (const auto& r : rows) {
+    INFO(r.what);
+    tcp::layer_config cfg;
+    cfg.connection.sack = r.sack;
+    cfg.connection.timestamps = r.timestamps;
+    cfg.connection.send_buffer = r.buffer;
+    cfg.connection.recv_buffer = r.buffer;
+    const auto x = r.cubic ? run_bulk<tcp::cubic_policies>(r.seed, faults(r.loss, r.seed), bytes, cfg)
+                           : run_bulk(r.seed, faults(r.loss, r.seed), bytes, cfg);
+    INFO(x.why);
+    REQUIRE(x.ok);
+    if (print) fmt::print("      {{\"{}\", ..., 0x{:016x}ull, 0x{:016x}ull}},\n", r.what, x.digest_a, x.digest_b);
+    CHECK(x.digest_a == r.digest_a);
+    CHECK(x.digest_b == r.digest_b);
+  }
+}
