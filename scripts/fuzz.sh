@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(ethernet arp ipv4 icmpv4 tcp stack_rx connection)
+# The targets tests/fuzz/CMakeLists.txt defines (SYNACK_FUZZ_TARGETS).
+read -ra all_targets <<<"$(sed -n 's/^set(SYNACK_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)"
 usage() {
   cat <<EOF
 usage: scripts/fuzz.sh [SECONDS] [TARGET...]
