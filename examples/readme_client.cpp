@@ -13,7 +13,8 @@ synack::task<> client(synack::stack<synack::link::tun>& net) {
 int main() {
   synack::event_loop loop;
   auto tun = synack::link::tun::open(loop); // tun synack0: we are 192.0.2.2, the kernel 192.0.2.1
-  if (!tun) { // e.g. "not permitted: needs CAP_NET_ADMIN ..."
+  if (!tun) {
+    // The message says why, e.g. "not permitted: needs CAP_NET_ADMIN ...".
     fmt::print(stderr, "cannot open the tun device: {}\n", tun.error().message());
     return 1;
   }
