@@ -36,7 +36,7 @@ the other, 192.0.2.1), then `benchmarks/report.py` writes this page and the char
 is the median of the repetitions with the min..max spread; every synack figure is also given
 as a ratio to the reference measured in the same run (per repetition: synack / reference of
 the same round, then the median and spread of those ratios), because absolute figures drift
-from run to run on shared VMs (see PERFORMANCE.md). The repetitions are interleaved (round 1
+from run to run on shared VMs. The repetitions are interleaved (round 1
 of every set-up, then round 2...), so that drift in the machine's load hits all alike.
 
 **Pinning.** The server side runs on CPU 0 and the client side on CPU 1 (`taskset`), except in
@@ -391,7 +391,7 @@ def main():
     if m.get("quick"):
         out += ("\n**A --quick run**: one repetition with short durations, to check that everything runs; "
                 "the figures are indicative only.\n")
-    out += "\n### Figures against the targets (PERFORMANCE.md)\n\n"
+    out += "\n### Figures against the targets\n\n"
     out += table(["figure", "target", "measured (median, min..max)", "reached"],
                  [[a, b, c, "yes" if d else "**no**"] for a, b, c, d in targets]) + "\n"
     out += "".join(sections)

@@ -12,6 +12,17 @@ synack::task<> client(synack::stack<synack::link::tun>& net) {
 
 int main() {
   synack::event_loop loop;
-  synack::stack net{loop, synack::link::tun::open(loop).value()}; // tun synack0: we are 192.0.2.2
-  loop.run_until(client(net));
+  auto tun = synack::link::tun::open(loop); // tun synack0: we are 192.0.2.2, the kernel 192.0.2.1
+  if (!tun) {
+    // The message says why, e.g. "not permitted: needs CAP_NET_ADMIN ...".
+    fmt::print(stderr, "cannot open the tun device: {}\n", tun.error().message());
+    return 1;
+  }
+  synack::stack net{loop, std::move(*tun)};
+  try {
+    loop.run_until(client(net));
+  } catch (const std::system_error& e) { // what or_throw() throws: "synack: connect: Connection refused"
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
 }

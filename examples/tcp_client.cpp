@@ -6,6 +6,7 @@
 //   tcp_client --ip 192.0.2.1 --port 7788 --data "hello" --trace
 #include <array>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "common/net_setup.hpp"
@@ -20,11 +21,16 @@ struct client_args {
   std::optional<std::string> data;
 };
 
-auto ask(const char* prompt) -> std::string {
+/// Prints `prompt` and reads one line; at the end of input (Ctrl-D, or a closed pipe) there is
+/// no answer, which the caller reports as such, not as a bad one.
+auto ask(const char* prompt) -> std::optional<std::string> {
   std::string line;
   fmt::print("{}", prompt);
   std::fflush(stdout);
-  if (!std::getline(std::cin, line)) return {};
+  if (!std::getline(std::cin, line)) {
+    fmt::print("\n"); // the prompt's line ends here
+    return std::nullopt;
+  }
   return line;
 }
 
@@ -85,19 +91,27 @@ int main(int argc, char** argv) {
   cli.parse(argc, argv);
 
   // server_ip = input(...); server_port = int(input(...)); send_data = input(...)
+  // At the end of input the question has no answer: say so (and how to give it), and stop.
+  const auto answer = [&](const char* prompt, const char* option) -> std::string {
+    auto line = ask(prompt);
+    if (!line) cli.fail(fmt::format("{}no answer (end of input); give it with {}", prompt, option));
+    return *line;
+  };
   if (!args.ip) {
-    auto r = wire::ipv4_address::parse(ask("server ip: "));
-    if (!r) cli.fail("the server ip is not an IPv4 address");
+    const auto line = answer("server ip: ", "--ip");
+    auto r = wire::ipv4_address::parse(line);
+    if (!r) cli.fail(fmt::format("server ip: '{}' is not an IPv4 address (A.B.C.D)", line));
     args.ip = *r;
   }
   if (!args.port) {
+    const auto line = answer("server port: ", "--port");
     std::uint16_t p = 0;
-    if (auto e = examples::parse_number<std::uint16_t>(ask("server port: "), p, 1, 65535); !e.empty()) {
-      cli.fail("server port: " + e);
+    if (auto e = examples::parse_number<std::uint16_t>(line, p, 1, 65535); !e.empty()) {
+      cli.fail(fmt::format("server port: '{}': {}", line, e));
     }
     args.port = p;
   }
-  if (!args.data) args.data = ask("data to send: ");
+  if (!args.data) args.data = answer("data to send: ", "--data");
 
   event_loop loop{examples::loop_options_from(link)};
   return examples::with_stack(loop, link, [&](auto& net) {

@@ -8,12 +8,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The targets tests/fuzz/CMakeLists.txt defines (SYNACK_FUZZ_TARGETS).
+read -ra all_targets <<<"$(sed -n 's/^set(SYNACK_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)"
+usage() {
+  cat <<EOF
+usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+
+Builds synack's libFuzzer targets with clang into build-fuzz/ and runs each for SECONDS
+(default 60) on a copy of its seed corpus (tests/fuzz/corpus/TARGET/). Fails if a target
+crashes, leaks or trips a sanitizer or a property; prints execs/s and coverage per target.
+See docs/fuzzing.md.
+
+  TARGET        one of: ${all_targets[*]} (default: all)
+  -h, --help    this text
+
+environment: SYNACK_FUZZ_CXX (default clang++), SYNACK_FUZZ_JOBS (build jobs, default nproc)
+EOF
+}
+case ${1:-} in
+  -h | --help) usage; exit 0 ;;
+  -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+esac
 secs=${1:-60}
+[[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || { echo "fuzz.sh: SECONDS must be a positive number, not '$secs' (see --help)" >&2; exit 2; }
 [ $# -gt 0 ] && shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(ethernet arp ipv4 icmpv4 tcp stack_rx connection)
+  targets=("${all_targets[@]}")
 fi
+for t in "${targets[@]}"; do
+  [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target $t (one of: ${all_targets[*]})" >&2; exit 2; }
+done
 
 scripts/install-deps.sh
 dir=build-fuzz

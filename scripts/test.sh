@@ -6,11 +6,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() {
+  cat <<'EOF'
+usage: scripts/test.sh [--sanitize]
+
+Builds synack and runs its whole test suite with ctest: unit and simulation tests, the
+compile, package and docs tests and, as root, the integration tests in network namespaces
+(without root they are reported as skipped). Installs what is missing first (apt-get).
+
+  (no option)   optimised build (RelWithDebInfo) in build/
+  --sanitize    ASan + UBSan build in build-asan/ (smaller simulation matrices)
+  -h, --help    this text
+EOF
+}
+
 sanitize=0
 for arg in "$@"; do
   case $arg in
     --sanitize) sanitize=1 ;;
-    -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

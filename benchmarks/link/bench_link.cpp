@@ -1,6 +1,7 @@
 // bench_link: packets and bytes per second that synack moves through a tun device and through
 // AF_PACKET on a veth pair, against a minimal io_uring program on the same device in the same
-// run (the raw ceiling). The figure is the ratio synack / raw (PERFORMANCE.md: aim >= 0.8).
+// run (the raw ceiling). The figure is the ratio synack / raw (the aim is >= 0.8: docs/links.md,
+// "Tests and benchmarks").
 //
 //   bench_link [--runs N] [--seconds S] [--window W] [--links tun,af_packet] [--sizes 84,1500]
 //              [--rx auto|multishot|plain] [--depth D] [--raw plain|multishot|both] [--no-pin]

@@ -1,10 +1,10 @@
 // bench_tcp_sink: the raw tun ceiling of a bulk TCP transfer into a userspace reader
-// (PERFORMANCE.md: "kernel TCP sender into a tun whose reader only ACKs"). A minimal TCP
+// (docs/benchmarks.md: a kernel TCP sender into a tun whose reader only ACKs). A minimal TCP
 // receiver with no protocol work beyond what keeps the kernel's sender going: it answers the
 // SYN, ACKs what arrives in order (one ACK per batch of completions: per io_uring_enter),
 // never verifies a checksum, keeps no buffer, and answers the FIN.
 // I/O as a tuned raw reader does it: one multishot read over 64 provided buffers (in order:
-// PERFORMANCE.md found that many plain reads in flight on a tun with IFF_VNET_HDR reorder
+// measured here, many plain reads in flight on a tun with IFF_VNET_HDR reorder
 // segments), ACKs written from a pool, one io_uring_enter per batch. The kernel's client is
 // `bench_net kernel-client send` in the same namespace.
 //

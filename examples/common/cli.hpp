@@ -1,7 +1,9 @@
 // examples/common/cli.hpp: a small, strict command-line parser for the example programs.
 //
 // Options are `--name value` or `--name=value`, and flags `--name`. Unknown options, missing
-// or malformed values are reported in one line on stderr and the program exits with status 2.
+// or malformed values, numbers out of their range (with the range) and options that do not
+// fit together (check()) are reported in one line on stderr and the program exits with
+// status 2.
 #pragma once
 
 #include <charconv>
@@ -28,6 +30,10 @@ public:
   }
   /// The usage line after "usage: " (default: "<program> [options]").
   void usage(std::string line) { m_usage = std::move(line); }
+
+  /// A check of the options together, run after the last one is parsed; returns an error
+  /// message (the program then exits with status 2), or "".
+  void check(std::function<std::string()> f) { m_checks.push_back(std::move(f)); }
 
   /// A flag without a value.
   void flag(std::string name, std::string help, bool& target) {
@@ -62,6 +68,8 @@ public:
       }
       if (auto err = o->set(*value); !err.empty()) fail(fmt::format("--{} {}: {}", name, *value, err));
     }
+    for (const auto& c : m_checks)
+      if (auto err = c(); !err.empty()) fail(err);
   }
 
   [[noreturn]] void fail(const std::string& message) const {
@@ -95,15 +103,26 @@ private:
   std::string m_summary;
   std::string m_usage;
   std::vector<entry> m_opts;
+  std::vector<std::function<std::string()>> m_checks;
 };
 
-/// Parses an unsigned integer in [lo, hi].
+/// Parses an unsigned integer in [lo, hi]. A number outside the range ("70000" for a port,
+/// "-1", one too large for any integer) is reported with the range, not as "not a number".
 template <class T>
 auto parse_number(std::string_view s, T& out, T lo, T hi) -> std::string {
+  const auto out_of_range = [&] { return fmt::format("must be between {} and {}", lo, hi); };
+  std::string_view digits = s;
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (negative || (!digits.empty() && digits.front() == '+')) digits.remove_prefix(1);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return s.empty() ? "not a number (empty)" : "not a number";
+  }
+  if (negative && digits.find_first_not_of('0') != std::string_view::npos) return out_of_range();
   T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return "not a number";
-  if (v < lo || v > hi) return fmt::format("must be between {} and {}", lo, hi);
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec == std::errc::result_out_of_range) return out_of_range();
+  if (ec != std::errc{} || p != digits.data() + digits.size()) return "not a number";
+  if (v < lo || v > hi) return out_of_range();
   out = v;
   return {};
 }

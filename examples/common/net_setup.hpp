@@ -29,6 +29,7 @@ struct link_args {
   std::string ifname = "synack0";
   synack::wire::ipv4_cidr addr{synack::wire::ipv4_address{192, 0, 2, 2}, 24};
   synack::wire::ipv4_address peer{192, 0, 2, 1};
+  bool peer_given = false; // --peer was on the command line (not the default)
   std::optional<synack::wire::ipv4_address> gateway;
   std::optional<synack::wire::mac_address> mac;
   std::size_t mtu = 1500;
@@ -37,6 +38,31 @@ struct link_args {
   bool no_offload = false;
   unsigned busy_poll_us = 0;
 };
+
+/// The options that do not fit together, as one line (or "" when they do).
+inline auto check_link_args(const link_args& a) -> std::string {
+  const auto net = a.addr.network();
+  if (a.gateway) {
+    if (*a.gateway == a.addr.address())
+      return fmt::format("--gateway {} is synack's own address (--addr {})", *a.gateway, a.addr);
+    if (!a.addr.contains(*a.gateway))
+      return fmt::format("--gateway {} is not in synack's network {} (--addr {}): the next hop must be on the link",
+                         *a.gateway, net, a.addr);
+  }
+  if (a.link == "tun") {
+    const auto peer = a.peer_given ? fmt::format("--peer {}", a.peer) : fmt::format("--peer {} (the default)", a.peer);
+    if (a.peer == a.addr.address())
+      return fmt::format(
+          "{} is synack's own address (--addr {}): the kernel's side of the tun device needs another one", peer,
+          a.addr);
+    if (!a.addr.contains(a.peer) && !a.gateway)
+      return fmt::format(
+          "{} is not in synack's network {} (--addr {}) and there is no --gateway: synack could not "
+          "reach the kernel's side; give a --peer in {}",
+          peer, net, a.addr, net);
+  }
+  return {};
+}
 
 inline void add_link_options(cli& c, link_args& a) {
   c.option("link", "tun|af_packet", "how packets move: a tun device (default) or AF_PACKET on an interface",
@@ -63,6 +89,7 @@ inline void add_link_options(cli& c, link_args& a) {
              auto r = synack::wire::ipv4_address::parse(v);
              if (!r) return "not an IPv4 address";
              a.peer = *r;
+             a.peer_given = true;
              return {};
            });
   c.option("gateway", "A.B.C.D", "where packets for other networks go", [&](std::string_view v) -> std::string {
@@ -93,6 +120,7 @@ inline void add_link_options(cli& c, link_args& a) {
          "no checksum or segmentation offload (tun: IFF_VNET_HDR off; af_packet: PACKET_VNET_HDR off): "
          "MTU-sized packets both ways",
          a.no_offload);
+  c.check([&a] { return check_link_args(a); });
 }
 
 /// The event loop's options for these arguments (busy polling).

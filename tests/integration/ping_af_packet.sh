@@ -2,9 +2,9 @@
 # tests/integration/ping_af_packet.sh BUILD_DIR: the kernel pings synack over a veth pair,
 # synack's end driven through AF_PACKET (Ethernet + ARP in synack).
 #
-# Two network namespaces this script creates (NETWORK-TESTS.md): A, where the script runs, holds
-# veth0 (no kernel address; synack_link_responder binds AF_PACKET to it, synack is
-# 192.0.2.2/24 with veth0's MAC); B, held by a `sleep` the script starts (and ends by pid),
+# Two network namespaces this script creates (docs/examples.md, "The integration tests"): A,
+# where the script runs, holds veth0 (no kernel address; synack_link_responder binds AF_PACKET
+# to it, synack is 192.0.2.2/24 with veth0's MAC); B, held by a `sleep` the script starts (and ends by pid),
 # holds veth1 with the kernel's 192.0.2.1/24. Both disappear with their last process, so
 # nothing is left behind even on failure. `ping -c 20 192.0.2.2` from B must get 20 replies
 # (the kernel resolves 192.0.2.2 through synack's ARP), and tshark must find no malformed

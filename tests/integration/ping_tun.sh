@@ -2,10 +2,11 @@
 # tests/integration/ping_tun.sh BUILD_DIR: the kernel pings synack through a tun device.
 #
 # Inside a network namespace this script creates (it disappears with its last process, so
-# nothing is left behind even on failure; NETWORK-TESTS.md), synack_link_responder runs the
-# whole stack on a tun device it creates (kernel side 192.0.2.1/24, synack 192.0.2.2) and
-# records a pcap. `ping -c 20 192.0.2.2` from the kernel side must get 20 replies, and tshark
-# must find no malformed packet and no bad checksum in the pcap.
+# nothing is left behind even on failure; docs/examples.md, "The integration tests"),
+# synack_link_responder runs the whole stack on a tun device it creates (kernel side
+# 192.0.2.1/24, synack 192.0.2.2) and records a pcap. `ping -c 20 192.0.2.2` from the kernel
+# side must get 20 replies, and tshark must find no malformed packet and no bad checksum in
+# the pcap.
 # Exit: 0 pass, 1 fail, 77 skipped (no privilege to create a network namespace).
 set -u
 

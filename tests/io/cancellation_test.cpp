@@ -164,3 +164,33 @@ TEST_CASE("destroying a frame suspended on a read cancels the request and waits 
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("io operations have or_throw, also under with_timeout: what() names the operation") {
+  sim_loop loop;
+  auto p = io_test::make_pipe();
+  auto job = [&](sim_loop& l) -> task<std::string> {
+    std::string out;
+    std::byte buf[4];
+    co_await io::nop(l).or_throw();
+    try {
+      (void)co_await io::read(l, 1'000'000, buf).or_throw();
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == std::errc::bad_file_descriptor);
+      out += e.what();
+      out += '\n';
+    }
+    try {
+      (void)co_await synack::with_timeout(io::read(l, p.a, buf), 90s).or_throw();
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == std::errc::timed_out);
+      out += e.what();
+    }
+    co_return out;
+  };
+  const auto what = loop.run_until(job(loop));
+  CHECK(what.find("synack: io::read: " + std::make_error_code(std::errc::bad_file_descriptor).message()) == 0);
+  CHECK(what.find("synack: with_timeout: " + std::make_error_code(std::errc::timed_out).message()) !=
+        std::string::npos);
+  CHECK(loop.now() == synack::instant{} + 90s);
+  CHECK(loop.in_flight() == 0);
+}

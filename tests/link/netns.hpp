@@ -1,4 +1,5 @@
-// tests/link/netns.hpp: network namespaces for the root tests of the links (NETWORK-TESTS.md).
+// tests/link/netns.hpp: network namespaces for the root tests of the links (the rules of
+// docs/examples.md, "The integration tests").
 //
 // - `netns_scope` moves the calling thread into a new network namespace (unshare(CLONE_NEWNET))
 //   and back on destruction, also when a CHECK fails or an exception passes: every device the

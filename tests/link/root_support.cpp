@@ -4,7 +4,8 @@
 // test_link mixes unprivileged tests (sim_link, decorators) with root tests (tun, AF_PACKET in
 // namespaces). When the root tests could not run, a run in which nothing failed ends with 77,
 // which CTest reports as skipped: never a pass that hides tests that did not run
-// (NETWORK-TESTS.md rule 5). A failure keeps its failing status.
+// (docs/examples.md, "The integration tests": a test that cannot run says why and is
+// reported skipped). A failure keeps its failing status.
 #include <doctest/doctest.h>
 
 #include <liburing.h>

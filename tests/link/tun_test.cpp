@@ -324,7 +324,20 @@ TEST_CASE("tun (root): attach, create-only, busy, wrong type, no permission") {
       // EPERM from TUNSETIFF, or EACCES already from a /dev/net/tun of mode 0600.
       const bool refused =
           !t && (t.error() == link::link_errc::not_permitted || t.error() == link::link_errc::tun_device_denied);
-      ::_exit(refused ? 0 : 1);
+      if (!refused) ::_exit(1);
+      // value() on it throws a std::system_error that says why (issue 17): what() is the
+      // synack.link message ("not permitted: needs CAP_NET_ADMIN ..." or "cannot open
+      // /dev/net/tun: permission denied ..."), not "bad expected access".
+      try {
+        (void)link::tun::open(child_loop, {}).value();
+        ::_exit(3);
+      } catch (const bad_expected_access<std::error_code>& e) {
+        const bool says_why = std::string(e.what()) == t.error().message() && e.code() == t.error() &&
+                              std::string(e.code().category().name()) == "synack.link";
+        ::_exit(says_why ? 0 : 4);
+      } catch (...) {
+        ::_exit(5);
+      }
     }
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);

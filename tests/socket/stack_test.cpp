@@ -129,6 +129,45 @@ TEST_CASE("a peer that never answers: with_timeout gives timed_out, and retries 
   CHECK(r2.error() == std::errc::timed_out); // SYN retries (6, backed off) ran out
 }
 
+TEST_CASE("with_timeout(op, d).or_throw() on the socket's operations: timed_out as a system_error") {
+  two_hosts h;
+  auto l = h.server.listen(7788, 8);
+  REQUIRE(l);
+  std::error_code accept_timeout, recv_timeout;
+  std::stop_source stop;
+  auto server = [&]() -> task<void> {
+    try {
+      (void)co_await with_timeout(l->accept(), 1s).or_throw(); // nobody connects yet
+    } catch (const std::system_error& e) {
+      accept_timeout = e.code();
+    }
+    auto [c, peer] = co_await with_timeout(l->accept(), 10s).or_throw();
+    std::array<std::byte, 16> buf{};
+    try {
+      (void)co_await with_timeout(c.recv(buf), 2s).or_throw(); // the client sends nothing
+    } catch (const std::system_error& e) {
+      recv_timeout = e.code();
+    }
+    // A token as the last argument, as on every operation.
+    auto r = co_await with_timeout(c.recv(buf), 1h, stop.get_token());
+    CHECK(r.error() == std::errc::operation_canceled);
+    auto data = co_await with_timeout(c.recv(buf), 10s).or_throw();
+    CHECK(as_chars(data) == "late");
+    co_await with_timeout(c.close(), 10s).or_throw();
+  };
+  auto client = [&]() -> task<void> {
+    co_await sleep_for(h.loop, 2s);
+    auto s = co_await with_timeout(h.client.connect(h.server_ep()), 10s).or_throw();
+    co_await sleep_for(h.loop, 3s);
+    stop.request_stop();
+    co_await with_timeout(s.send(as_bytes("late")), 10s).or_throw();
+    co_await with_timeout(s.close(), 10s).or_throw();
+  };
+  h.loop.run_until(when_all(server(), client()));
+  CHECK(accept_timeout == std::errc::timed_out);
+  CHECK(recv_timeout == std::errc::timed_out);
+}
+
 TEST_CASE("a stop token cancels a waiting recv exactly once, and the stream still works") {
   two_hosts h;
   auto l = h.server.listen(7788, 8);

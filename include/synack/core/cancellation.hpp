@@ -17,9 +17,12 @@
 // `with_timeout(a, d)` / `with_deadline(a, t)` give `a` a stop token of their own, arm a
 // timer, and request stop when it fires; the result is `a`'s, except that
 // operation_canceled caused by the timer becomes std::errc::timed_out. A token `a` already
-// had keeps working (its stop is forwarded, and stays operation_canceled). The result is
-// again a stoppable awaitable, so timeouts compose. Creating one allocates the shared state
-// of one std::stop_source; nothing else allocates.
+// had keeps working (its stop is forwarded, and stays operation_canceled);
+// `with_timeout(a, d, token)` gives it that token instead (the same surface as every
+// operation: a stop token as the last argument). The result is again a stoppable awaitable,
+// so timeouts compose, and it has `.or_throw()` (core/or_throw.hpp) like the operations it
+// wraps. Creating one allocates the shared state of one std::stop_source; nothing else
+// allocates.
 //
 // Threads: all of this is single-threaded. Stop requests must come from the loop's thread
 // (a stop_callback runs inline in the thread calling request_stop()).
@@ -33,6 +36,7 @@
 
 #include "synack/core/concepts.hpp"
 #include "synack/core/detail/stop_callback_slot.hpp"
+#include "synack/core/or_throw.hpp"
 #include "synack/core/scheduler.hpp"
 #include "synack/core/timer.hpp"
 #include "synack/time/instant.hpp"
@@ -56,7 +60,7 @@ inline auto operation_canceled_error() noexcept -> std::error_code {
 
 /// Awaits `A` with a deadline; created by with_timeout / with_deadline.
 template <stoppable_awaitable A>
-class timeout_op : private timer_node {
+class [[nodiscard]] timeout_op : private timer_node {
 public:
   using result_type = decltype(std::declval<A&>().await_resume());
 
@@ -99,6 +103,9 @@ public:
   /// True if the deadline passed while waiting.
   auto timed_out() const noexcept -> bool { return m_fired; }
 
+  /// Yields the value or throws std::system_error (timed_out when the deadline passed).
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: with_timeout"); }
+
 private:
   struct forward_stop {
     timeout_op* self;
@@ -129,6 +136,21 @@ auto with_deadline(A a, instant deadline) -> timeout_op<A> {
 /// is std::errc::timed_out.
 template <stoppable_awaitable A>
 auto with_timeout(A a, duration d) -> timeout_op<A> {
+  const instant deadline = a.get_scheduler().now() + d;
+  return timeout_op<A>(std::move(a), deadline);
+}
+
+/// with_deadline, and `token` stops it too (with operation_canceled); it replaces a token `a` had.
+template <stoppable_awaitable A>
+auto with_deadline(A a, instant deadline, std::stop_token token) -> timeout_op<A> {
+  a.set_stop_token(std::move(token));
+  return timeout_op<A>(std::move(a), deadline);
+}
+
+/// with_timeout, and `token` stops it too (with operation_canceled); it replaces a token `a` had.
+template <stoppable_awaitable A>
+auto with_timeout(A a, duration d, std::stop_token token) -> timeout_op<A> {
+  a.set_stop_token(std::move(token));
   const instant deadline = a.get_scheduler().now() + d;
   return timeout_op<A>(std::move(a), deadline);
 }

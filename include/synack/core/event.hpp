@@ -5,7 +5,8 @@
 // state change arrives. Contract:
 // - `set()` never resumes a waiter inline: it moves waiters to the scheduler's ready queue, so
 //   it is safe to call from packet processing, timers, hooks and other coroutines.
-// - `co_await e.wait()` / `e.wait(token)` yields `expected<void, std::error_code>`: empty when
+// - `co_await e.wait()` / `e.wait(token)` yields `expected<void, std::error_code>` (or, with
+//   `.or_throw()`, nothing or a std::system_error): empty when
 //   woken by set(), std::errc::operation_canceled when stopped through the token.
 // - Waiters are woken in FIFO order. A wake-up may be stale by the time the waiter runs (the
 //   condition may have changed again): re-check the condition in a loop.
@@ -23,6 +24,7 @@
 #include "synack/core/cancellation.hpp"
 #include "synack/core/detail/intrusive_list.hpp"
 #include "synack/core/detail/stop_callback_slot.hpp"
+#include "synack/core/or_throw.hpp"
 #include "synack/core/scheduler.hpp"
 #include "synack/util/expected.hpp"
 
@@ -61,7 +63,7 @@ public:
 } // namespace detail
 
 /// The awaitable returned by `event::wait` and `single_event::wait`.
-class event_wait_op {
+class [[nodiscard]] event_wait_op {
 public:
   event_wait_op(detail::event_state& e, std::stop_token token) noexcept
       : m_event(&e), m_scheduler(e.m_scheduler), m_token(std::move(token)) {}
@@ -95,6 +97,8 @@ public:
   void set_stop_token(std::stop_token t) noexcept { m_token = std::move(t); }
   auto get_stop_token() const noexcept -> std::stop_token { return m_token; }
   auto get_scheduler() const noexcept -> scheduler& { return *m_scheduler; }
+  /// Yields nothing, or throws std::system_error (operation_canceled when stopped).
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: event wait"); }
 
 private:
   struct on_stop {

@@ -152,7 +152,7 @@ public:
 
   /// `co_await s.yield()`: suspends and resumes in the next turn, letting I/O and timers in.
   auto yield() noexcept {
-    struct yield_awaiter {
+    struct [[nodiscard]] yield_awaiter {
       scheduler* m_scheduler;
       ready_node m_node;
       auto await_ready() const noexcept -> bool { return false; }

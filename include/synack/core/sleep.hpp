@@ -5,7 +5,8 @@
 // completes without suspending. With a stop token, a stop request while sleeping disarms the
 // timer and resumes (via the ready queue) with std::errc::operation_canceled. Destroying a
 // suspended sleeper's frame disarms its timer. `sleep_for(s, d)` is `sleep_until(s, s.now()
-// + d)`, with now() taken when sleep_for is called. No allocation.
+// + d)`, with now() taken when sleep_for is called. No allocation. `.or_throw()` throws the
+// error as a std::system_error (core/or_throw.hpp).
 #pragma once
 
 #include <coroutine>
@@ -22,7 +23,7 @@
 namespace synack {
 
 /// The awaitable returned by sleep_for / sleep_until.
-class sleep_op : private timer_node {
+class [[nodiscard]] sleep_op : private timer_node {
 public:
   sleep_op(scheduler& s, instant deadline, std::stop_token token = {}) noexcept
       : timer_node(&on_timer), m_scheduler(&s), m_deadline(deadline), m_token(std::move(token)) {}
@@ -52,6 +53,8 @@ public:
   auto get_stop_token() const noexcept -> std::stop_token { return m_token; }
   auto get_scheduler() const noexcept -> scheduler& { return *m_scheduler; }
   auto deadline() const noexcept -> instant { return m_deadline; }
+  /// Yields nothing, or throws std::system_error (operation_canceled when stopped).
+  auto or_throw() && { return synack::or_throw(std::move(*this), "synack: sleep"); }
 
 private:
   struct on_stop {

@@ -117,7 +117,7 @@ auto take_when_all_value(result_slot<R>& s) -> when_all_value_t<R> {
 
 /// The awaitable returned by when_all(a, b, ...).
 template <class... R>
-class when_all_op {
+class [[nodiscard]] when_all_op {
 public:
   using result_type = std::tuple<detail::when_all_value_t<R>...>;
 
@@ -143,7 +143,7 @@ private:
 
 /// The awaitable returned by when_all(std::vector<A>).
 template <class R>
-class when_all_vector_op {
+class [[nodiscard]] when_all_vector_op {
 public:
   using result_type = std::conditional_t<std::is_void_v<R>, void, std::vector<detail::slot_value_t<R>>>;
 

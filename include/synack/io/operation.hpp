@@ -11,7 +11,8 @@
 // - The CQE is dispatched by the loop: the operation records res/flags and queues its
 //   coroutine; await_resume turns res < 0 into std::error_code{-res, generic_category()}
 //   (so `== std::errc::...` works) and res >= 0 into Derived's
-//   `Result make_result(std::int32_t res, std::uint32_t cqe_flags)`.
+//   `Result make_result(std::int32_t res, std::uint32_t cqe_flags)`. `.or_throw()` gives the
+//   value or a std::system_error whose what() starts with `Derived::operation_name`.
 // - Cancellation: on stop, an IORING_OP_ASYNC_CANCEL for this operation is submitted; the
 //   coroutine is resumed exactly once, by the operation's own CQE: -ECANCELED (or -EINTR from
 //   an interrupted worker, reported as ECANCELED), or its real result if it finished first.
@@ -31,6 +32,7 @@
 
 #include "synack/core/cancellation.hpp"
 #include "synack/core/detail/stop_callback_slot.hpp"
+#include "synack/core/or_throw.hpp"
 #include "synack/core/scheduler.hpp"
 #include "synack/io/loop.hpp"
 #include "synack/util/expected.hpp"
@@ -73,6 +75,10 @@ public:
   void set_stop_token(std::stop_token t) noexcept { m_token = std::move(t); }
   auto get_stop_token() const noexcept -> std::stop_token { return m_token; }
   auto get_scheduler() const noexcept -> scheduler& { return *m_loop; }
+
+  /// Yields the value or throws std::system_error, its what() naming the operation
+  /// (`Derived::operation_name`, e.g. "synack: io::read: Bad file descriptor").
+  auto or_throw() && { return synack::or_throw(static_cast<Derived&&>(*this), Derived::operation_name); }
 
   auto loop() const noexcept -> event_loop_base& { return *m_loop; }
   using io_completion::in_flight;

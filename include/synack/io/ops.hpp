@@ -4,7 +4,8 @@
 // Each factory returns an operation object (io/operation.hpp): `co_await` it for an
 // `expected<T, std::error_code>`; errors compare equal to std::errc values. Each takes an
 // optional std::stop_token as its last argument and satisfies `stoppable_awaitable`, so
-// `with_timeout(io::read(loop, fd, buf), 1s)` works. Buffers, iovecs and msghdrs must stay
+// `with_timeout(io::read(loop, fd, buf), 1s)` works; `.or_throw()` yields T or throws a
+// std::system_error (core/or_throw.hpp). Buffers, iovecs and msghdrs must stay
 // valid until the operation completes (they live in the awaiting frame in normal use).
 // Byte counts above 4 GiB - 1 are clamped (io_uring lengths are 32-bit).
 #pragma once
@@ -41,8 +42,9 @@ inline auto clamp_len(std::size_t n) noexcept -> unsigned {
 using size_result = expected<std::size_t, std::error_code>;
 
 /// IORING_OP_READ into `buffer`. Yields the number of bytes read (0 at end of file).
-class read_op final : public operation<read_op, size_result> {
+class [[nodiscard]] read_op final : public operation<read_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::read";
   read_op(event_loop_base& loop, int fd, std::span<std::byte> buffer, std::uint64_t offset, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_buffer(buffer), m_offset(offset) {}
   void prepare(io_uring_sqe& sqe) noexcept {
@@ -57,8 +59,9 @@ private:
 };
 
 /// IORING_OP_WRITE from `data`. Yields the number of bytes written.
-class write_op final : public operation<write_op, size_result> {
+class [[nodiscard]] write_op final : public operation<write_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::write";
   write_op(event_loop_base& loop, int fd, std::span<const std::byte> data, std::uint64_t offset, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_data(data), m_offset(offset) {}
   void prepare(io_uring_sqe& sqe) noexcept {
@@ -73,8 +76,9 @@ private:
 };
 
 /// IORING_OP_READV into `iov`. Yields the number of bytes read.
-class readv_op final : public operation<readv_op, size_result> {
+class [[nodiscard]] readv_op final : public operation<readv_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::readv";
   readv_op(event_loop_base& loop, int fd, std::span<const iovec> iov, std::uint64_t offset, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_iov(iov), m_offset(offset) {}
   void prepare(io_uring_sqe& sqe) noexcept {
@@ -89,8 +93,9 @@ private:
 };
 
 /// IORING_OP_WRITEV from `iov`. Yields the number of bytes written.
-class writev_op final : public operation<writev_op, size_result> {
+class [[nodiscard]] writev_op final : public operation<writev_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::writev";
   writev_op(event_loop_base& loop, int fd, std::span<const iovec> iov, std::uint64_t offset, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_iov(iov), m_offset(offset) {}
   void prepare(io_uring_sqe& sqe) noexcept {
@@ -106,8 +111,9 @@ private:
 
 /// IORING_OP_RECVMSG into `msg`. Yields the number of bytes received; msg_flags,
 /// msg_namelen and msg_controllen are updated by the kernel.
-class recvmsg_op final : public operation<recvmsg_op, size_result> {
+class [[nodiscard]] recvmsg_op final : public operation<recvmsg_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::recvmsg";
   recvmsg_op(event_loop_base& loop, int fd, msghdr& msg, unsigned flags, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_msg(&msg), m_flags(flags) {}
   void prepare(io_uring_sqe& sqe) noexcept { io_uring_prep_recvmsg(&sqe, m_fd, m_msg, m_flags); }
@@ -120,8 +126,9 @@ private:
 };
 
 /// IORING_OP_SENDMSG from `msg`. Yields the number of bytes sent.
-class sendmsg_op final : public operation<sendmsg_op, size_result> {
+class [[nodiscard]] sendmsg_op final : public operation<sendmsg_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::sendmsg";
   sendmsg_op(event_loop_base& loop, int fd, const msghdr& msg, unsigned flags, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_msg(&msg), m_flags(flags) {}
   void prepare(io_uring_sqe& sqe) noexcept { io_uring_prep_sendmsg(&sqe, m_fd, m_msg, m_flags); }
@@ -134,8 +141,9 @@ private:
 };
 
 /// IORING_OP_POLL_ADD (one shot). Yields the returned events (POLLIN, POLLOUT, POLLHUP...).
-class poll_op final : public operation<poll_op, expected<unsigned, std::error_code>> {
+class [[nodiscard]] poll_op final : public operation<poll_op, expected<unsigned, std::error_code>> {
 public:
+  static constexpr const char* operation_name = "synack: io::poll";
   poll_op(event_loop_base& loop, int fd, unsigned events, std::stop_token t = {})
       : operation(loop, std::move(t)), m_fd(fd), m_events(events) {}
   void prepare(io_uring_sqe& sqe) noexcept { io_uring_prep_poll_add(&sqe, m_fd, m_events); }
@@ -149,8 +157,9 @@ private:
 };
 
 /// IORING_OP_NOP: a round trip through the ring.
-class nop_op final : public operation<nop_op, expected<void, std::error_code>> {
+class [[nodiscard]] nop_op final : public operation<nop_op, expected<void, std::error_code>> {
 public:
+  static constexpr const char* operation_name = "synack: io::nop";
   explicit nop_op(event_loop_base& loop, std::stop_token t = {}) : operation(loop, std::move(t)) {}
   void prepare(io_uring_sqe& sqe) noexcept { io_uring_prep_nop(&sqe); }
   auto make_result(std::int32_t, std::uint32_t) const -> expected<void, std::error_code> { return {}; }
@@ -158,8 +167,9 @@ public:
 
 /// IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ALL (kernel >= 5.19), keyed by user_data
 /// or by file descriptor. Yields how many requests were found and cancelled.
-class cancel_op final : public operation<cancel_op, size_result> {
+class [[nodiscard]] cancel_op final : public operation<cancel_op, size_result> {
 public:
+  static constexpr const char* operation_name = "synack: io::cancel";
   enum class key { user_data, fd };
   cancel_op(event_loop_base& loop, key k, std::uint64_t target, std::stop_token t = {})
       : operation(loop, std::move(t)), m_key(k), m_target(target) {}

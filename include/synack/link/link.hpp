@@ -1,4 +1,4 @@
-// synack/link/link.hpp: what a link is (STYLE.md point 9; smoltcp's phy::Device is the model).
+// synack/link/link.hpp: what a link is (docs/links.md; smoltcp's phy::Device is the model).
 //
 // A link moves whole packets: IPv4 packets (medium::ip, tun) or Ethernet frames
 // (medium::ethernet, AF_PACKET). It has one small interface, which the stack drives:

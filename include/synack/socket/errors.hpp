@@ -16,14 +16,15 @@
 //   broken_pipe         send after our side was shut down
 //   operation_in_progress  another operation of the same kind is already waiting on this object
 //   invalid_argument    a bad argument (port 0, unspecified address)
-// Operations return expected<T, std::error_code>; `or_throw()` turns a failure into a
-// std::system_error for those who prefer exceptions.
+// Operations return expected<T, std::error_code>; `or_throw()` (core/or_throw.hpp) turns a
+// failure into a std::system_error for those who prefer exceptions.
 #pragma once
 
 #include <system_error>
 #include <utility>
 
 #include "synack/core/concepts.hpp"
+#include "synack/core/or_throw.hpp"
 #include "synack/tcp/config.hpp"
 #include "synack/util/expected.hpp"
 
@@ -50,37 +51,6 @@ inline auto to_error_code(tcp::error e) noexcept -> std::error_code {
       return make_error(std::errc::connection_aborted);
   }
   return make_error(std::errc::io_error);
-}
-
-namespace detail {
-template <class T>
-auto unwrap(result<T>&& r, const char* what) -> T {
-  if (!r) throw std::system_error(r.error(), what);
-  if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-} // namespace detail
-
-/// Wraps an awaitable whose result is `result<T>`: awaiting the wrapper yields T or throws
-/// std::system_error. `co_await or_throw(with_timeout(s.recv(buf), 5s))`.
-template <class A>
-class or_throw_op {
-public:
-  explicit or_throw_op(A a, const char* what) : m_inner(std::move(a)), m_what(what) {}
-  auto await_ready() { return m_inner.await_ready(); }
-  template <class H>
-  auto await_suspend(H h) {
-    return m_inner.await_suspend(h);
-  }
-  auto await_resume() { return detail::unwrap(m_inner.await_resume(), m_what); }
-
-private:
-  A m_inner;
-  const char* m_what;
-};
-
-template <class A>
-auto or_throw(A a, const char* what = "synack") -> or_throw_op<A> {
-  return or_throw_op<A>{std::move(a), what};
 }
 
 } // namespace synack

@@ -25,7 +25,7 @@ struct accepted {
 
 namespace detail {
 
-class accept_op final : public socket_op {
+class [[nodiscard]] accept_op final : public socket_op {
 public:
   accept_op(listener_state& l, std::stop_token t) noexcept : socket_op(*l.sched, std::move(t)), m_listener(&l) {}
   accept_op(accept_op&&) noexcept = default;

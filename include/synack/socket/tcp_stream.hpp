@@ -36,7 +36,7 @@ namespace detail {
 /// copied straight into it, see tcp::connection::post_read); it is taken back whenever the
 /// operation wakes, leaves its slot or is destroyed. Data placed before a stop request is
 /// returned, not dropped: a stopped recv that got data completes with the data.
-class recv_op final : public socket_op {
+class [[nodiscard]] recv_op final : public socket_op {
 public:
   recv_op(stream_state& s, bytes_mut buf, std::stop_token t) noexcept
       : socket_op(*s.sched, std::move(t)), m_state(&s), m_buf(buf) {}
@@ -128,7 +128,7 @@ private:
 
 /// Queues all of `data`, waiting for send-buffer space as needed. On error the stream's
 /// last_send_queued() tells how much was queued.
-class send_op final : public socket_op {
+class [[nodiscard]] send_op final : public socket_op {
 public:
   send_op(stream_state& s, bytes_view data, std::stop_token t) noexcept
       : socket_op(*s.sched, std::move(t)), m_state(&s), m_data(data) {}
@@ -181,7 +181,7 @@ private:
 
 /// CLOSE: sends our FIN after the queued data and completes when the 4-way close is done on
 /// our side (TIME_WAIT or CLOSED), or with the error that ended the connection.
-class close_op final : public socket_op {
+class [[nodiscard]] close_op final : public socket_op {
 public:
   close_op(stream_state& s, std::stop_token t) noexcept : socket_op(*s.sched, std::move(t)), m_state(&s) {}
   close_op(close_op&&) noexcept = default;
@@ -318,7 +318,7 @@ namespace synack::detail {
 /// Awaits the end of an active open: a tcp_stream once the connection is established, or the
 /// error that ended the attempt. Cancelling (or destroying) it aborts the attempt. If the
 /// stack goes first, it completes with not_connected.
-class connect_op final : public socket_op {
+class [[nodiscard]] connect_op final : public socket_op {
 public:
   connect_op(stream_service& svc, std::unique_ptr<stream_state> s, std::stop_token t) noexcept
       : socket_op(svc.get_scheduler(), std::move(t)), m_state(std::move(s)) {}

@@ -1,6 +1,6 @@
 // synack/util/bytes.hpp: byte spans and big-endian (network order) loads and stores.
 //
-// Packet bytes are never overlaid with structs (STYLE.md point 2): every field is read and
+// Packet bytes are never overlaid with structs (docs/wire.md): every field is read and
 // written through load_be / store_be at a fixed offset.
 #pragma once
 

@@ -1,26 +1,23 @@
 // synack/util/expected.hpp: `expected<T, E>`, a value or an error.
 //
-// Uses std::expected where the standard library has it (C++23), and otherwise a small
-// implementation with the same names and the subset of the interface synack uses:
-// construction from a value or from `unexpected<E>`, has_value / operator bool, value()
+// A small implementation with std::expected's names and the subset of its interface synack
+// uses: construction from a value or from `unexpected<E>`, has_value / operator bool, value()
 // (throws bad_expected_access), error(), operator* / operator->, value_or, and the void
 // specialisation. It is the non-throwing result type of the whole library.
+//
+// It is synack's own even where the standard library has std::expected (C++23), for one
+// difference: value() on an error must say what the error was. std::bad_expected_access's
+// what() is a fixed "bad access to std::expected without expected value"; here
+// `bad_expected_access<std::error_code>` is a std::system_error whose what() is the error's
+// message (as `std::system_error(ec)` gives it) and whose code() is the error, so
+// `tun::open(loop).value()` without CAP_NET_ADMIN ends the program with "not permitted:
+// needs CAP_NET_ADMIN ..." rather than "bad expected access". Catching either
+// `bad_expected_access<std::error_code>` or `std::system_error` (what or_throw() throws) works.
 #pragma once
 
-#include <version>
-
-#if defined(__cpp_lib_expected) && __cpp_lib_expected >= 202202L
-#include <expected>
-namespace synack {
-using std::bad_expected_access;
-using std::expected;
-using std::unexpect;
-using std::unexpect_t;
-using std::unexpected;
-} // namespace synack
-#else
 #include <exception>
 #include <new>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -47,15 +44,26 @@ struct unexpect_t {
 };
 inline constexpr unexpect_t unexpect{};
 
+/// Thrown by value() on an error. For error types other than std::error_code, what() is a
+/// fixed text and error() is the error.
 template <class E>
 class bad_expected_access : public std::exception {
 public:
   explicit bad_expected_access(E e) : m_error(std::move(e)) {}
-  auto what() const noexcept -> const char* override { return "bad expected access"; }
+  auto what() const noexcept -> const char* override { return "bad expected access (value() on an error)"; }
   auto error() const noexcept -> const E& { return m_error; }
 
 private:
   E m_error;
+};
+
+/// Thrown by value() on an `expected<T, std::error_code>` holding an error: a std::system_error
+/// whose what() is the error's message and code() the error (see the header comment).
+template <>
+class bad_expected_access<std::error_code> : public std::system_error {
+public:
+  explicit bad_expected_access(std::error_code e) : std::system_error(e) {}
+  auto error() const noexcept -> const std::error_code& { return code(); }
 };
 
 template <class T, class E>
@@ -192,4 +200,3 @@ private:
 };
 
 } // namespace synack
-#endif

@@ -1,6 +1,6 @@
 // synack/wire/wire.hpp: every wire format synack speaks (see docs/wire.md).
 //
-// Two levels per protocol (STYLE.md point 1, after smoltcp's src/wire): a zero-copy view
+// Two levels per protocol (docs/wire.md, after smoltcp's src/wire): a zero-copy view
 // `xxx_packet<Bytes>` / `ethernet_frame<Bytes>` over a span, with `checked()` / `check_len()`,
 // getters and (on mutable spans) setters; and a plain `xxx_repr` value with `parse` and `emit`.
 // Everything here is pure: no I/O, no clock, no allocation, no exceptions for bad input.

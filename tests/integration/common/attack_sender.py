@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/integration/common/attack_sender.py: bounded floods of hand-made frames on an AF_PACKET
-socket, for attack_synflood.sh and attack_malformed.sh (NETWORK-TESTS.md: run it only inside a
-network namespace the test created; targets are 192.0.2.0/24; spoofed sources 198.51.100.0/24).
+socket, for attack_synflood.sh and attack_malformed.sh (docs/examples.md, "The integration
+tests": run it only inside a network namespace the test created; targets are 192.0.2.0/24;
+spoofed sources 198.51.100.0/24).
 
   attack_sender.py synflood  --ifname B --dst-mac MAC --dst 192.0.2.2 --port 8080 --count 100000 --seconds 20
   attack_sender.py malformed --ifname B --dst-mac MAC --dst 192.0.2.2 --port 8080 --src 192.0.2.1 --rounds 50
@@ -157,7 +158,7 @@ def main() -> int:
     a = p.parse_args()
     for addr in (a.dst, a.src):
         if not (addr.startswith("192.0.2.") or addr.startswith("198.51.100.")):
-            print(f"refusing {addr}: only 192.0.2.0/24 and 198.51.100.0/24 (NETWORK-TESTS.md)", file=sys.stderr)
+            print(f"refusing {addr}: only 192.0.2.0/24 and 198.51.100.0/24 (docs/examples.md, \"The integration tests\")", file=sys.stderr)
             return 2
     if a.count > 200000 or a.rounds > 1000 or a.seconds > 120:
         print("refusing: floods are bounded (count <= 200000, rounds <= 1000, seconds <= 120)", file=sys.stderr)

@@ -1,4 +1,5 @@
-# tests/integration/common/lib.bash: what the integration tests share (NETWORK-TESTS.md).
+# tests/integration/common/lib.bash: what the integration tests share (their rules: docs/examples.md,
+# "The integration tests").
 #
 #   source "$(dirname "$0")/common/lib.bash"
 #   itest_init "$@"                 # BUILD_DIR from $1; root check (77); re-exec in a new netns

@@ -528,7 +528,8 @@ private:
     } else {
       ++e.m_counters.tx_packets;
       const auto prefix = e.m_cfg.vnet_hdr ? vnet_hdr_len : 0; // counted: the packets' bytes
-      e.m_counters.tx_bytes += static_cast<std::uint64_t>(res) - std::min<std::uint64_t>(prefix, res);
+      const auto written = static_cast<std::uint64_t>(res);
+      e.m_counters.tx_bytes += written - std::min<std::uint64_t>(prefix, written);
     }
     e.m_free.push_back(s.index); // reserved: never allocates
   }

@@ -1,6 +1,6 @@
 // synack/wire/detail/view.hpp: what every packet view shares.
 //
-// A view is a span plus typed accessors at fixed offsets (STYLE.md points 1-2). `Bytes` is
+// A view is a span plus typed accessors at fixed offsets (docs/wire.md). `Bytes` is
 // either `bytes_view` (read only) or `bytes_mut` (setters enabled through `requires`).
 #pragma once
 
