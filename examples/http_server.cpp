@@ -202,7 +202,6 @@ private:
     fmt::format_to(std::back_inserter(t), "{:>5}: {:>10} {}\n", "tcp", m_net.tcp().connection_count(),
                    "connections in the table");
     m_net.for_each_counter([&](std::string_view layer, std::string_view name, std::uint64_t v) {
-      if (name.starts_with(layer) && name.substr(layer.size()).starts_with(": ")) name.remove_prefix(layer.size() + 2);
       if (v != 0) fmt::format_to(std::back_inserter(t), "{:>5}: {:>10} {}\n", layer, v, name);
     });
     return t;

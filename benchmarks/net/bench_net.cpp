@@ -660,8 +660,8 @@ auto stack_options_from(const args& a) -> stack_options {
   if (auto r = wire::ipv4_cidr::parse(a.get("addr", "192.0.2.2/24"))) o.address = *r;
   o.mtu = static_cast<std::size_t>(a.num("mtu", 1500));
   if (auto k = tcp::parse_congestion_kind(a.get("cc", "cubic"))) o.tcp.connection.congestion = *k;
-  o.send_buffer = static_cast<std::uint32_t>(a.num("sndbuf", 256 * 1024));
-  o.recv_buffer = static_cast<std::uint32_t>(a.num("rcvbuf", 256 * 1024));
+  o.tcp.connection.send_buffer = static_cast<std::uint32_t>(a.num("sndbuf", 256 * 1024));
+  o.tcp.connection.recv_buffer = static_cast<std::uint32_t>(a.num("rcvbuf", 256 * 1024));
   o.tcp.max_syn_backlog = 4096;
   return o;
 }

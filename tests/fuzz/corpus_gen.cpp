@@ -150,8 +150,7 @@ void simulated_conversation() {
     }
     ea.work(net.now);
     if (eb.id) eb.work(net.now);
-    net.a.poll(net.now, net.wire.a_to_b);
-    net.b.poll(net.now, net.wire.b_to_a);
+    net.flush();
     const auto t = net.next_event();
     if (!t) break;
     if (*t > net.now) net.now = *t;

@@ -187,7 +187,8 @@ struct driver {
     }
     // RFC 9293 §3.7.1: never more than the MSS (payload + options); a tiny MSS is clamped to 64.
     const auto o = conn.options();
-    const std::uint32_t mss = std::min<std::uint32_t>(o.peer_mss ? o.peer_mss : cfg.mss, cfg.mss);
+    const auto our_mss = conn.config().mss; // cfg's, with what it leaves to a host filled in
+    const std::uint32_t mss = std::min<std::uint32_t>(o.peer_mss ? o.peer_mss : our_mss, our_mss);
     const auto opt_len = static_cast<std::uint32_t>(r.header_len() - 20);
     if (t.payload_len() > 1)
       SYNACK_FUZZ_CHECK(t.payload_len() + opt_len <= std::max<std::uint32_t>(mss, 64), "a segment over the MSS");

@@ -1,5 +1,5 @@
-// A whole sans-IO host for fuzzing and for writing its corpus: IPv4 (+ Ethernet and ARP when
-// asked) and a TCP layer, wired as socket/stack.hpp wires them, on virtual time, with a
+// A whole sans-IO host for fuzzing and for writing its corpus: the host the stack drives
+// (host/host.hpp: IPv4, Ethernet and ARP when asked, and a TCP layer), on virtual time, with a
 // listener on 192.0.2.2:7788 and one connection from the peer 192.0.2.1:40000 established
 // deterministically (fixed secret key, fixed clock, fixed peer ISS). Everything the host sends
 // is collected as bytes (frames on Ethernet, else IPv4 packets) and checked by check_output().
@@ -11,9 +11,7 @@
 #include <vector>
 
 #include "fuzz_target.hpp"
-#include "synack/net/ethernet.hpp"
-#include "synack/net/ipv4.hpp"
-#include "synack/tcp/layer.hpp"
+#include "synack/host/host.hpp"
 #include "synack/wire/wire.hpp"
 
 namespace synack_fuzz {
@@ -27,7 +25,7 @@ struct frame_collector {
   std::size_t limit = 4096;
 
   template <class F>
-  auto transmit(std::size_t len, F&& fill) -> bool {
+  auto transmit(std::size_t len, F&& fill, const link::tx_meta& = {}) -> bool {
     if (frames.size() >= limit) return false;
     frames.emplace_back(len);
     fill(bytes_mut{frames.back()});
@@ -62,21 +60,25 @@ struct stack_host {
     c.reassembly.max_total_bytes = 32 * 1024;
     return c;
   }
-  static auto ethernet_config() -> net::ethernet_config {
-    net::ethernet_config c;
+  static auto config(bool l2) -> host_config {
+    host_config c;
+    c.link.medium = l2 ? link::medium::ethernet : link::medium::ip;
+    c.link.mtu = 1500;
+    c.ip = ipv4_config();
     c.mac = mac;
-    c.address = wire::ipv4_cidr{addr, 24};
     // A small table: a few SYNs from on-link sources reach the evictions of incomplete entries.
     c.arp.max_entries = 16;
     c.arp.max_incomplete = 4;
+    c.tcp = layer_config();
     return c;
   }
 
   bool ethernet;
   instant now = instant::from_millis(1000);
-  net::ipv4_interface ip{ipv4_config()};
-  std::optional<net::ethernet_interface> eth;
-  tcp::layer<> tcp{layer_config(), siphash_key{0x0123456789abcdefull, 0xfedcba9876543210ull}};
+  synack::host<> host{config(ethernet), siphash_key{0x0123456789abcdefull, 0xfedcba9876543210ull}};
+  net::ipv4_interface& ip = host.ip();
+  net::ethernet_interface* eth = host.ethernet(); // nullptr on an IP link
+  tcp::layer<>& tcp = host.tcp();
   tcp::listener_id listener;
   std::vector<tcp::conn_id> accepted;
   tcp::conn_id conn; // the connection established by the constructor
@@ -89,7 +91,6 @@ struct stack_host {
   std::uint32_t our_tsval = 0;
 
   explicit stack_host(bool l2) : ethernet(l2) {
-    if (ethernet) eth.emplace(ethernet_config());
     auto l = tcp.listen({addr, port}, 4);
     SYNACK_FUZZ_CHECK(l.has_value(), "listen");
     listener = *l;
@@ -175,63 +176,19 @@ struct stack_host {
     return b;
   }
 
-  /// One frame (Ethernet) or packet (IPv4) arrives, as in stack::on_packet.
+  /// One frame (Ethernet) or packet (IPv4) arrives; `csum` skip: the device vouched for
+  /// the TCP checksum (rx offload).
   void receive(bytes_view bytes, wire::checksum_check csum) {
-    bytes_view packet = bytes;
-    if (eth) {
-      auto in = eth->receive(now, bytes);
-      auto* p = std::get_if<net::ethernet_ipv4>(&in);
-      if (!p) return;
-      packet = p->packet;
-    }
-    auto in = ip.receive(now, packet, csum);
-    if (auto* t = std::get_if<net::ingress_tcp>(&in)) {
-      tcp.on_segment(now, t->src, t->dst, t->seg);
-    } else if (auto* e = std::get_if<net::ingress_echo>(&in)) {
-      send_ip(e->src, ip.echo_reply_len(*e), [&](bytes_mut b) { ip.write_echo_reply(b, *e); });
-    } else if (auto* err = std::get_if<net::ingress_icmp_error>(&in)) {
-      on_icmp_error(*err);
-    } else if (auto* u = std::get_if<net::ingress_unreachable>(&in)) {
-      send_ip(u->to, ip.unreachable_len(*u), [&](bytes_mut b) { ip.write_unreachable(b, *u); });
-    } else if (auto* pp = std::get_if<net::ingress_param_problem>(&in)) {
-      send_ip(pp->to, ip.param_problem_len(*pp), [&](bytes_mut b) { ip.write_param_problem(b, *pp); });
-    }
-  }
-
-  void on_icmp_error(const net::ingress_icmp_error& e) {
-    if (e.original_protocol != wire::ip_protocol::tcp || !e.original_tcp_seq) return;
-    using kind = tcp::layer<>::connection_type::icmp_error_kind;
-    auto k = kind::soft;
-    if (e.type == wire::icmpv4_type::dest_unreachable) {
-      const auto code = static_cast<wire::icmpv4_unreachable>(e.code);
-      if (code == wire::icmpv4_unreachable::protocol || code == wire::icmpv4_unreachable::port) k = kind::hard;
-      if (code == wire::icmpv4_unreachable::frag_needed) k = kind::frag_needed;
-    }
-    tcp.on_icmp_error(now, {e.original_src, e.original_src_port}, {e.original_dst, e.original_dst_port},
-                      wire::seq_number{*e.original_tcp_seq}, k, e.next_hop_mtu);
-  }
-
-  /// Sends an IPv4 packet (framed for its next hop on Ethernet); false when the link is full.
-  template <class Fill>
-  auto send_ip(wire::ipv4_address dst, std::size_t len, Fill&& fill) -> bool {
-    if (!eth) return out.transmit(len, fill);
-    const auto hop = ip.route(dst);
-    if (!hop) {
-      ip.count_no_route();
-      return true;
-    }
-    return eth->send_ipv4(now, *hop, len, fill, out);
+    link::rx_meta meta;
+    meta.checksum_verified = csum == wire::checksum_check::skip;
+    host.receive(now, bytes, meta, out);
   }
 
   /// Moves the clock forward by `d` and runs the timers that come due (each deadline in turn).
   void advance(duration d) {
     const auto end = now + d;
     for (int i = 0; i < 64; ++i) {
-      auto next = tcp.next_deadline();
-      if (eth) {
-        const auto e = eth->next_deadline();
-        if (e && (!next || *e < *next)) next = e;
-      }
+      const auto next = host.next_deadline();
       if (!next || *next > end) break;
       now = std::max(now, *next);
       step();
@@ -243,28 +200,13 @@ struct stack_host {
   /// One turn of the stack: timers due now, what the connections send, the application
   /// (accepting and reading what the turn brought), and what its calls made them send.
   void step() {
-    if (auto d = tcp.next_deadline(); d && *d <= now) tcp.on_timeout(now);
+    host.on_timeout(now);
     transmit();
     app();
     transmit();
   }
 
-  void transmit() {
-    tcp.poll(now, [&](wire::ipv4_address src, wire::ipv4_address dst, const tcp::tx_segment& seg) {
-      const auto tcp_len = seg.repr.header_len() + seg.payload_len();
-      return send_ip(dst, 20 + tcp_len, [&](bytes_mut b) {
-        auto at = b.data() + 20 + seg.repr.header_len();
-        for (auto piece : seg.payload) {
-          if (piece.empty()) continue;
-          std::memcpy(at, piece.data(), piece.size());
-          at += piece.size();
-        }
-        seg.repr.emit_header(b.subspan(20), seg.payload_len(), src, dst);
-        ip.write_header(b, wire::ip_protocol::tcp, src, dst, tcp_len);
-      });
-    });
-    if (eth) eth->poll(now, out);
-  }
+  void transmit() { host.poll_transmit(now, out); }
 
   /// The application: accepts every connection and reads everything that arrived.
   void app() {

@@ -48,7 +48,7 @@ itest_log "$(cat "$WORK/flood"); legitimate requests during it: $ok of $tries an
 # Every kind of drop is counted (names as /stats prints them).
 count() { sed -nE "s/^ *$1: +([0-9]+) $2\$/\\1/p" "$WORK/stats" | head -n1; }
 for c in "ip|truncated packets" "ip|bad header \\(version or lengths\\)" "ip|bad header checksums" \
-  "ip|packets not for us" "ip|martian sources" "ip|tcp: bad segments \\(malformed\\)" "ip|tcp: bad checksums"; do
+  "ip|packets not for us" "ip|martian sources" "tcp|bad segments \\(malformed\\)" "tcp|bad checksums"; do
   v=$(count "${c%%|*}" "${c#*|}")
   [ "${v:-0}" -ge "$ROUNDS" ] || itest_fail "counter '${c#*|}' is ${v:-0}, expected at least $ROUNDS"
 done

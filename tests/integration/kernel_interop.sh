@@ -38,7 +38,7 @@ LINK=(--link tun --ifname synack0)
 # wrote carried many TCP segments (the kernel cut them).
 check_tso() {
   local name=$1 s=$WORK/$1.synack ip_out tcp_out
-  ip_out=$(itest_field "$s" '^ +ip: +([0-9]+) ip: requests sent')
+  ip_out=$(itest_field "$s" '^ +ip: +([0-9]+) requests sent')
   tcp_out=$(itest_field "$s" '^ +tcp: +([0-9]+) segments sent out')
   if [ -z "$ip_out" ] || [ -z "$tcp_out" ] || [ $((ip_out * 4)) -gt "$tcp_out" ]; then
     cat "$s" >&2
@@ -132,7 +132,7 @@ check_options k2s
 check_transfer k2s 0 "$BIG"
 itest_expect "$WORK/k2s.synack" '^closed CLOSED ' "k2s: synack closed second (LAST_ACK -> CLOSED)"
 # GRO: the kernel handed synack coalesced segments (far fewer packets than MSS-sized segments).
-ip_in=$(itest_field "$WORK/k2s.synack" '^ +ip: +([0-9]+) ip: total packets received')
+ip_in=$(itest_field "$WORK/k2s.synack" '^ +ip: +([0-9]+) total packets received')
 if [ -z "$ip_in" ] || [ $((ip_in * 4)) -gt $((BIG / 1448)) ]; then
   cat "$WORK/k2s.synack" >&2
   itest_fail "k2s: no coalesced segments: $ip_in IP packets for $BIG bytes"

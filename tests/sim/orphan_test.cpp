@@ -25,20 +25,20 @@ namespace {
 struct two_hosts {
   instant now = instant::from_millis(1);
   link::sim_wire wire;
-  host<> a;
-  host<> b;
+  sim_host<> a;
+  sim_host<> b;
   bool a_silent = false; // drop everything a sends (the peer vanished)
 
   two_hosts(const tcp::layer_config& cfg_a, const tcp::layer_config& cfg_b, std::uint64_t seed)
       : wire(link::sim_config{.seed = seed}),
-        a(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 1}, 24}, cfg_a, seed * 2 + 1),
-        b(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}, cfg_b, seed * 2 + 2) {}
+        a(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 1}, 24}, cfg_a, seed * 2 + 1, wire.a_to_b),
+        b(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}, cfg_b, seed * 2 + 2, wire.b_to_a) {}
 
   /// Advances to the next event (but not beyond `limit`) and processes what is due then.
   /// Returns false when nothing is scheduled at all.
   auto step(instant limit = instant::max()) -> bool {
-    a.poll(now, wire.a_to_b);
-    b.poll(now, wire.b_to_a);
+    a.poll(now);
+    b.poll(now);
     std::optional<instant> t;
     auto take = [&](std::optional<instant> x) {
       if (x && (!t || *x < *t)) t = x;

@@ -1,4 +1,4 @@
-// Two hosts (IPv4 + TCP layer each) joined by a simulated wire, on virtual time (quinn's
+// Two hosts (host/host.hpp: IPv4 and TCP each) joined by a simulated wire, on virtual time (quinn's
 // `Pair::step/drive` is the model). Everything is sans-IO and deterministic: a run is a function
 // of its seed.
 #pragma once
@@ -10,9 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "synack/host/host.hpp"
 #include "synack/link/sim.hpp"
-#include "synack/net/ipv4.hpp"
-#include "synack/tcp/layer.hpp"
 
 namespace test_sim {
 
@@ -36,43 +35,31 @@ inline auto make_key(std::uint64_t seed) -> siphash_key {
   return k;
 }
 
-/// One host: an IPv4 interface and a TCP layer.
+/// One host (host/host.hpp: IPv4 with ICMP, and TCP) on one end of a simulated wire. `ip`
+/// and `tcp` are its layers; what it sends goes on `out`, through a sink that hashes it.
 template <class Policies = tcp::default_policies>
-struct host {
-  net::ipv4_interface ip;
-  tcp::layer<Policies> tcp;
+struct sim_host {
+  synack::host<Policies> stack;
+  net::ipv4_interface& ip;
+  tcp::layer<Policies>& tcp;
 
-  host(wire::ipv4_cidr address, const tcp::layer_config& cfg, std::uint64_t seed)
-      : ip(net::ipv4_config{.address = address}), tcp(cfg, make_key(seed)) {}
+  sim_host(wire::ipv4_cidr address, const tcp::layer_config& cfg, std::uint64_t seed, link::sim_channel& out)
+      : stack(config_for(address, cfg), make_key(seed)), ip(stack.ip()), tcp(stack.tcp()), m_out(&out) {}
+  sim_host(const sim_host&) = delete;
+  auto operator=(const sim_host&) -> sim_host& = delete;
 
   auto addr() const -> wire::ipv4_address { return ip.address(); }
 
-  /// Sends everything the TCP layer has for the wire.
-  void poll(instant now, link::sim_channel& out) {
-    tcp.poll(now, [&](wire::ipv4_address src, wire::ipv4_address dst, const tcp::tx_segment& seg) {
-      const auto tcp_len = seg.repr.header_len() + seg.payload_len();
-      m_buf.resize(net::ipv4_interface::header_len + tcp_len);
-      auto buf = bytes_mut{m_buf};
-      auto tcp_part = buf.subspan(net::ipv4_interface::header_len);
-      auto at = tcp_part.data() + seg.repr.header_len();
-      for (auto piece : seg.payload) {
-        if (piece.empty()) continue; // an empty piece may have a null data(): no memcpy (UB)
-        std::memcpy(at, piece.data(), piece.size());
-        at += piece.size();
-      }
-      seg.repr.emit_header(tcp_part, seg.payload_len(), src, dst);
-      ip.write_header(buf, wire::ip_protocol::tcp, src, dst, tcp_len);
-      const auto t = now.nanos();
-      digest = fnv1a(fnv1a(digest, bytes_view{buf}), std::as_bytes(std::span{&t, 1}));
-      out.send(now, buf);
-      return true;
-    });
+  /// Sends everything the host has for the wire.
+  void poll(instant now) {
+    sink s{this, now};
+    stack.poll_transmit(now, s);
   }
 
   /// A packet arrived from the wire.
   void receive(instant now, bytes_view packet) {
-    auto in = ip.receive(now, packet);
-    if (auto* t = std::get_if<net::ingress_tcp>(&in)) tcp.on_segment(now, t->src, t->dst, t->seg);
+    sink s{this, now};
+    stack.receive(now, packet, {}, s);
   }
 
   /// A hash of every packet this host sent and when: two runs that put the same packets on the
@@ -80,10 +67,33 @@ struct host {
   std::uint64_t digest = 0xcbf29ce484222325ull;
 
 private:
+  static auto config_for(wire::ipv4_cidr address, const tcp::layer_config& cfg) -> host_config {
+    host_config c;
+    c.link.mtu = 1500;
+    c.ip.address = address;
+    c.tcp = cfg;
+    return c;
+  }
+  /// The link the host sends through: a scratch buffer, hashed, then copied onto the wire.
+  struct sink {
+    sim_host* self;
+    instant now;
+    template <class Fill>
+    auto transmit(std::size_t len, Fill&& fill, const link::tx_meta& = {}) -> bool {
+      auto& buf = self->m_buf;
+      buf.resize(len);
+      fill(bytes_mut{buf});
+      const auto t = now.nanos();
+      self->digest = fnv1a(fnv1a(self->digest, bytes_view{buf}), std::as_bytes(std::span{&t, 1}));
+      self->m_out->send(now, buf);
+      return true;
+    }
+  };
   static auto fnv1a(std::uint64_t h, bytes_view b) -> std::uint64_t {
     for (auto x : b) h = (h ^ static_cast<std::uint8_t>(x)) * 0x100000001b3ull;
     return h;
   }
+  link::sim_channel* m_out;
   std::vector<std::byte> m_buf;
 };
 
@@ -92,13 +102,13 @@ template <class Policies = tcp::default_policies>
 struct network {
   instant now = instant::from_millis(1);
   link::sim_wire wire;
-  host<Policies> a;
-  host<Policies> b;
+  sim_host<Policies> a;
+  sim_host<Policies> b;
 
   network(const link::sim_config& sim, const tcp::layer_config& cfg, std::uint64_t seed)
       : wire(sim),
-        a(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 1}, 24}, cfg, seed * 2 + 1),
-        b(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}, cfg, seed * 2 + 2) {}
+        a(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 1}, 24}, cfg, seed * 2 + 1, wire.a_to_b),
+        b(wire::ipv4_cidr{wire::ipv4_address{192, 0, 2, 2}, 24}, cfg, seed * 2 + 2, wire.b_to_a) {}
 
   /// The next instant something happens, if anything is scheduled.
   auto next_event() const -> std::optional<instant> {
@@ -129,8 +139,8 @@ struct network {
 
   /// Sends what both hosts have to send.
   void flush() {
-    a.poll(now, wire.a_to_b);
-    b.poll(now, wire.b_to_a);
+    a.poll(now);
+    b.poll(now);
   }
 };
 

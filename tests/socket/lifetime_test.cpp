@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "synack/core/cancellation.hpp"
+#include "synack/core/sim_scheduler.hpp"
 #include "synack/core/sleep.hpp"
 #include "synack/core/task.hpp"
 #include "synack/core/when_all.hpp"
-#include "synack/io/loop.hpp"
 #include "synack/link/sim_link.hpp"
 #include "synack/socket/stack.hpp"
 
@@ -37,7 +37,7 @@ using sim_stack = stack<link::sim_link&>;
 /// A client (192.0.2.1) and a server (192.0.2.2) on one simulated wire; either stack can be
 /// destroyed (reset) while the loop and the other stack live on.
 struct hosts {
-  sim_loop loop;
+  sim_scheduler loop;
   link::sim_link_pair wire;
   std::unique_ptr<sim_stack> client; // on the heap, so that ASan sees any use after the reset
   std::unique_ptr<sim_stack> server;
@@ -170,9 +170,9 @@ TEST_CASE("a connect waiting when its stack is destroyed resumes with not_connec
 
 TEST_CASE("a send waiting for buffer space when its stack is destroyed resumes with not_connected") {
   stack_options co = options_for(1);
-  co.recv_buffer = 16 * 1024;
+  co.tcp.connection.recv_buffer = 16 * 1024;
   stack_options so = options_for(2);
-  so.send_buffer = 16 * 1024;
+  so.tcp.connection.send_buffer = 16 * 1024;
   hosts h{{}, co, so};
   auto l = h.server->listen(7788, 8);
   std::vector<std::byte> big(1 << 20, std::byte{0x5a});
@@ -374,9 +374,9 @@ TEST_CASE("the stack destroyed around the moment data arrives: the recv gets the
 
 TEST_CASE("a send waiting on a stream destroyed meanwhile resumes with operation_canceled") {
   stack_options co = options_for(1);
-  co.recv_buffer = 16 * 1024;
+  co.tcp.connection.recv_buffer = 16 * 1024;
   stack_options so = options_for(2);
-  so.send_buffer = 16 * 1024;
+  so.tcp.connection.send_buffer = 16 * 1024;
   hosts h{{}, co, so};
   auto l = h.server->listen(7788, 8);
   std::vector<std::byte> big(1 << 20, std::byte{0x5a});

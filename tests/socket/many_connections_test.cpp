@@ -22,9 +22,9 @@
 
 #include <fmt/format.h>
 
+#include "synack/core/sim_scheduler.hpp"
 #include "synack/core/sleep.hpp"
 #include "synack/core/task.hpp"
-#include "synack/io/loop.hpp"
 #include "synack/link/sim_link.hpp"
 #include "synack/socket/stack.hpp"
 
@@ -72,7 +72,7 @@ auto options_for(std::uint8_t host, std::size_t n) -> stack_options {
 }
 
 struct two_hosts {
-  sim_loop loop;
+  sim_scheduler loop;
   link::sim_link_pair wire;
   stack<link::sim_link&> client;
   stack<link::sim_link&> server;

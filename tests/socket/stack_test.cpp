@@ -1,4 +1,4 @@
-// The coroutine socket API over two stacks on the simulated wire, in virtual time (sim_loop):
+// The coroutine socket API over two stacks on the simulated wire, in virtual time (sim_scheduler: no io_uring):
 // the seed's client and server, every error the API promises, cancellation and timeouts,
 // and object lifetimes.
 #include <doctest/doctest.h>
@@ -7,10 +7,10 @@
 #include <string>
 
 #include "synack/core/cancellation.hpp"
+#include "synack/core/sim_scheduler.hpp"
 #include "synack/core/sleep.hpp"
 #include "synack/core/task.hpp"
 #include "synack/core/when_all.hpp"
-#include "synack/io/loop.hpp"
 #include "synack/link/sim_link.hpp"
 #include "synack/socket/stack.hpp"
 
@@ -28,7 +28,7 @@ auto options_for(std::uint8_t host) -> stack_options {
 
 /// A client host (192.0.2.1) and a server host (192.0.2.2) on one simulated wire.
 struct two_hosts {
-  sim_loop loop;
+  sim_scheduler loop;
   link::sim_link_pair wire;
   stack<link::sim_link&> client;
   stack<link::sim_link&> server;
@@ -216,9 +216,9 @@ TEST_CASE("abort resets the peer: its recv fails with connection_reset") {
 
 TEST_CASE("send waits for window space and moves a large buffer intact") {
   stack_options small = options_for(1);
-  small.send_buffer = 16 * 1024;
+  small.tcp.connection.send_buffer = 16 * 1024;
   stack_options small_server = options_for(2);
-  small_server.recv_buffer = 16 * 1024;
+  small_server.tcp.connection.recv_buffer = 16 * 1024;
   two_hosts h{link::sim_config{}, small, small_server};
   auto l = h.server.listen(7788, 8);
   std::vector<std::byte> big(1 << 20);
@@ -341,7 +341,7 @@ TEST_CASE("a second recv while one waits: operation_in_progress") {
 TEST_SUITE_END();
 
 TEST_CASE("on a stack with dynamic_policies each connection picks its congestion control") {
-  sim_loop loop;
+  sim_scheduler loop;
   link::sim_link_pair wire{loop, link::sim_config{}};
   stack<link::sim_link&, tcp::dynamic_policies> client{loop, wire.a(), options_for(1)};
   stack_options so = options_for(2);

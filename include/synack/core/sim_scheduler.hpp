@@ -4,7 +4,8 @@
 // runs the same turn as the io_uring loop (read the clock once, expire timers, drain the
 // ready queue, run turn hooks) and, when nothing is ready, jumps its manual clock to the
 // earliest timer instead of waiting. It needs no liburing, so it works with the synack::core
-// target. `shutdown()` (also run by the destructor) destroys suspended spawned tasks.
+// target. `shutdown()` (also run by the destructor) resumes what is ready, then destroys
+// suspended spawned tasks.
 #pragma once
 
 #include <stdexcept>
@@ -58,9 +59,15 @@ public:
     return sync_wait(*this, std::forward<A>(a));
   }
 
-  /// Destroys suspended spawned tasks and forgets pending work. Idempotent.
-  void shutdown() noexcept {
+  /// Like the io_uring loop's shutdown (io/loop.hpp): resumes the coroutines that are ready
+  /// (each once; nothing is in flight here to cancel), then destroys suspended spawned tasks
+  /// and forgets pending work (timers, next-turn yields). Idempotent; not from inside a turn.
+  void shutdown() {
     if (closed()) return;
+    {
+      running_guard guard(*this);
+      while (has_ready_now()) run_ready();
+    }
     destroy_spawned();
     forget_pending();
   }

@@ -55,9 +55,9 @@ private:
       return true;
     }
     auto& svc = *m_listener->service;
-    auto id = svc.listener_accept(m_listener->id);
+    auto id = svc.accept(m_listener->id);
     if (!id) return false;
-    const auto peer = svc.conn_info(*id).remote;
+    const auto peer = svc.info(*id).remote;
     m_result = accepted{tcp_stream{std::make_unique<stream_state>(svc, *id)}, peer};
     return true;
   }
@@ -72,7 +72,7 @@ public:
   tcp_listener() = default;
   explicit tcp_listener(std::unique_ptr<detail::listener_state> s, std::uint16_t port) noexcept
       : m_state(std::move(s)), m_port(port) {
-    if (m_state && m_state->service) m_state->service->listener_attach(m_state->id, m_state.get());
+    if (m_state && m_state->service) m_state->service->attach_listener(m_state->id, m_state.get());
   }
   tcp_listener(tcp_listener&&) noexcept = default;
   auto operator=(tcp_listener&& o) noexcept -> tcp_listener& {
@@ -100,8 +100,8 @@ private:
     if (!m_state) return;
     auto s = std::move(m_state);
     if (auto* svc = s->service) { // else detached: the listening port went with the stack
-      svc->listener_attach(s->id, nullptr);
-      svc->listener_close(s->id);
+      svc->attach_listener(s->id, nullptr);
+      svc->close_listener(s->id);
     }
   }
   std::unique_ptr<detail::listener_state> m_state;

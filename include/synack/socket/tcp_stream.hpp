@@ -51,11 +51,11 @@ public:
       m_result = unexpected(make_error(std::errc::operation_in_progress));
       return true;
     }
-    return try_now() || stop_requested_early();
+    return try_now(false) || stop_requested_early();
   }
   void await_suspend(std::coroutine_handle<> h) {
     wait_in(m_state->reader, h);
-    post();
+    if (try_now(true)) finish(); // nothing arrived since await_ready: this posts the buffer
   }
   auto await_resume() -> result<std::span<std::byte>> {
     resumed();
@@ -66,62 +66,50 @@ public:
     return std::move(m_result);
   }
   void on_event() override {
-    if (try_now()) {
-      finish();
-    } else {
-      post();
-    }
+    if (try_now(true)) finish();
   }
   void on_leave() noexcept override { unpost(); }
   void on_detach() noexcept override { unpost(); } // bytes already placed are returned
   auto or_throw() && { return synack::or_throw(std::move(*this), "synack: recv"); }
 
 private:
-  void post() noexcept {
-    if (m_buf.empty() || m_posted) return;
-    m_state->service->conn_post_read(m_state->id, m_buf); // only ever posted while m_placed is 0
-    m_posted = true;
-  }
   void unpost() noexcept {
     if (!m_posted) return;
     m_posted = false;
-    if (m_state->service) m_placed += m_state->service->conn_take_placed(m_state->id);
+    if (m_state->service) m_placed += m_state->service->take_placed(m_state->id);
   }
-  auto try_now() -> bool {
+  /// One read: placed bytes first, then what the receive buffer holds (service::read). With
+  /// `post`, a read that finds nothing leaves the buffer posted for direct placement.
+  auto try_now(bool post) -> bool {
     if (m_buf.empty()) {
       m_result = std::span<std::byte>{};
       return true;
     }
-    // Placed bytes come first, then what the receive buffer holds. Detached (the stack is
-    // gone): what was placed before it went, else not_connected.
-    unpost();
     if (!m_state->service) {
+      // Detached (the stack is gone): what was placed before it went, else not_connected.
       if (m_placed > 0)
         m_result = m_buf.first(m_placed);
       else
         m_result = unexpected(make_error(std::errc::not_connected));
       return true;
     }
-    auto& svc = *m_state->service;
-    const auto id = m_state->id;
-    if (const auto n = m_placed + svc.conn_recv(id, m_buf.subspan(m_placed)); n > 0) {
-      m_result = m_buf.first(n);
-      return true;
-    }
-    if (svc.conn_at_eof(id)) {
+    m_posted = false; // read() takes a posted buffer back first
+    const auto r = m_state->service->read(m_state->id, m_buf, post);
+    if (r.bytes > 0) {
+      m_result = m_buf.first(r.bytes);
+    } else if (r.eof) {
       m_result = std::span<std::byte>{};
-      return true;
+    } else if (r.error) {
+      m_result = unexpected(r.error);
+    } else {
+      m_posted = post;
+      return false;
     }
-    if (svc.conn_state(id) == tcp::state::closed) {
-      const auto ec = svc.conn_error(id);
-      m_result = unexpected(ec ? ec : make_error(std::errc::not_connected));
-      return true;
-    }
-    return false;
+    return true;
   }
   stream_state* m_state;
   bytes_mut m_buf;
-  std::size_t m_placed = 0; // bytes the connection placed in m_buf directly
+  std::size_t m_placed = 0; // bytes placed in m_buf directly, taken back when it stopped waiting
   bool m_posted = false;    // m_buf is posted to the connection
   result<std::span<std::byte>> m_result{std::span<std::byte>{}};
 };
@@ -159,14 +147,12 @@ private:
       m_result = unexpected(make_error(std::errc::not_connected));
       return true;
     }
-    auto& svc = *m_state->service;
-    const auto id = m_state->id;
-    if (!svc.conn_can_send(id)) {
-      const auto ec = svc.conn_error(id);
-      m_result = unexpected(ec ? ec : make_error(std::errc::broken_pipe));
+    const auto n = m_state->service->write(m_state->id, m_data.subspan(m_sent));
+    if (!n) {
+      m_result = unexpected(n.error());
       return true;
     }
-    m_sent += svc.conn_send(id, m_data.subspan(m_sent));
+    m_sent += *n;
     if (m_sent == m_data.size()) {
       m_result = m_sent;
       return true;
@@ -191,7 +177,7 @@ public:
       m_result = unexpected(make_error(std::errc::operation_in_progress));
       return true;
     }
-    if (m_state->service) m_state->service->conn_close(m_state->id);
+    if (m_state->service) m_state->service->request(m_state->id, conn_request::close);
     return try_now() || stop_requested_early();
   }
   void await_suspend(std::coroutine_handle<> h) { wait_in(m_state->state_waiter, h); }
@@ -211,11 +197,10 @@ private:
       m_result = unexpected(make_error(std::errc::not_connected));
       return true;
     }
-    auto& svc = *m_state->service;
-    const auto s = svc.conn_state(m_state->id);
-    if (s == tcp::state::time_wait) return true;
-    if (s == tcp::state::closed) {
-      if (auto ec = svc.conn_error(m_state->id)) m_result = unexpected(ec);
+    const auto s = m_state->service->status(m_state->id);
+    if (s.state == tcp::state::time_wait) return true;
+    if (s.state == tcp::state::closed) {
+      if (s.error) m_result = unexpected(s.error);
       return true;
     }
     return false;
@@ -230,7 +215,7 @@ class tcp_stream {
 public:
   tcp_stream() = default;
   explicit tcp_stream(std::unique_ptr<detail::stream_state> s) noexcept : m_state(std::move(s)) {
-    if (auto* svc = service()) svc->conn_attach(m_state->id, m_state.get());
+    if (auto* svc = service()) svc->attach(m_state->id, m_state.get());
   }
   tcp_stream(tcp_stream&&) noexcept = default;
   auto operator=(tcp_stream&& o) noexcept -> tcp_stream& {
@@ -257,23 +242,23 @@ public:
   /// Half-close: our FIN after the queued data; we can still receive.
   auto shutdown() -> result<void> {
     auto* svc = st().service;
-    if (!svc || !svc->conn_can_send(m_state->id)) return unexpected(make_error(std::errc::not_connected));
-    svc->conn_shutdown(m_state->id);
+    if (!svc || !svc->status(m_state->id).can_send) return unexpected(make_error(std::errc::not_connected));
+    svc->request(m_state->id, detail::conn_request::shutdown);
     return {};
   }
   /// ABORT: RST, and the connection is gone (RFC 9293 §3.10.5).
   void abort() {
-    if (auto* svc = service()) svc->conn_abort(m_state->id);
+    if (auto* svc = service()) svc->request(m_state->id, detail::conn_request::abort);
   }
 
   /// One of the 11 states.
   auto state() const -> tcp::state {
     auto* svc = service();
-    return svc ? svc->conn_state(m_state->id) : tcp::state::closed;
+    return svc ? svc->status(m_state->id).state : tcp::state::closed;
   }
   auto info() const -> connection_info {
     auto* svc = service();
-    return svc ? svc->conn_info(m_state->id) : connection_info{};
+    return svc ? svc->info(m_state->id) : connection_info{};
   }
   auto local_endpoint() const -> wire::endpoint { return info().local; }
   auto remote_endpoint() const -> wire::endpoint { return info().remote; }
@@ -282,15 +267,17 @@ public:
   /// Bytes that can be read without waiting.
   auto readable() const -> std::size_t {
     auto* svc = service();
-    return svc ? svc->conn_readable(m_state->id) : 0;
+    return svc ? svc->readable(m_state->id) : 0;
   }
   /// TCP_NODELAY: turns Nagle's algorithm off (RFC 1122 §4.2.3.4).
   void set_nodelay(bool on) {
-    if (auto* svc = service()) svc->conn_set_nodelay(m_state->id, on);
+    using detail::conn_request;
+    if (auto* svc = service()) svc->request(m_state->id, on ? conn_request::nodelay_on : conn_request::nodelay_off);
   }
   /// SO_KEEPALIVE: probe an idle connection (RFC 1122 §4.2.3.6).
   void set_keepalive(bool on) {
-    if (auto* svc = service()) svc->conn_set_keepalive(m_state->id, on);
+    using detail::conn_request;
+    if (auto* svc = service()) svc->request(m_state->id, on ? conn_request::keepalive_on : conn_request::keepalive_off);
   }
 
 private:
@@ -304,8 +291,8 @@ private:
     if (!m_state) return;
     auto s = std::move(m_state);
     if (auto* svc = s->service) { // else detached: its connection went with the stack
-      svc->conn_attach(s->id, nullptr);
-      svc->conn_release(s->id);
+      svc->attach(s->id, nullptr);
+      svc->release(s->id);
     }
   }
   std::unique_ptr<detail::stream_state> m_state;
@@ -331,9 +318,9 @@ public:
       // Not handed to a tcp_stream: the attempt is abandoned.
       auto& svc = *m_state->service;
       const auto id = m_state->id;
-      svc.conn_attach(id, nullptr);
-      svc.conn_abort(id);
-      svc.conn_release(id);
+      svc.attach(id, nullptr);
+      svc.request(id, conn_request::abort);
+      svc.release(id);
     }
     m_state.reset();
   }
@@ -365,16 +352,14 @@ private:
       m_error = make_error(std::errc::not_connected);
       return true;
     }
-    auto& svc = *m_state->service;
-    switch (svc.conn_state(m_state->id)) {
+    const auto s = m_state->service->status(m_state->id);
+    switch (s.state) {
       case tcp::state::syn_sent:
       case tcp::state::syn_received:
         return false;
-      case tcp::state::closed: {
-        const auto ec = svc.conn_error(m_state->id);
-        m_error = ec ? ec : make_error(std::errc::connection_refused);
+      case tcp::state::closed:
+        m_error = s.error ? s.error : make_error(std::errc::connection_refused);
         return true;
-      }
       default:
         return true; // established (or already past it)
     }

@@ -20,8 +20,11 @@ namespace synack::tcp {
 using namespace std::chrono_literals;
 
 struct config {
-  /// Our MSS: the largest segment payload we can receive (MTU - 40). Sent in the SYN.
-  std::uint16_t mss = 1460;
+  /// Our MSS: the largest segment payload we can receive, sent in the SYN. 0 (the default):
+  /// the host derives it from the interface's MTU, MTU - 40 (RFC 9293 §3.7.1); a connection or
+  /// layer used on its own, without a host, takes default_mss. A value set here is used as it
+  /// is (the host refuses one its MTU cannot carry).
+  std::uint16_t mss = 0;
   /// Segmentation offload (TSO): the largest TCP payload plus options the link cuts into
   /// segments for us, so new data leaves in super-segments of whole segments (each wire segment
   /// still within the MSS, RFC 9293 §3.7.1). 0: every segment leaves as it is. Set by the stack
@@ -91,6 +94,17 @@ struct config {
   /// Zero keeps a lowered path MTU for the life of the connection.
   duration pmtu_expires = 10min;
 };
+
+/// The MSS of a connection or layer used without a host: Ethernet's MTU, 1500, less the IPv4
+/// and TCP headers (RFC 9293 §3.7.1).
+inline constexpr std::uint16_t default_mss = 1460;
+
+/// `c` with its derived settings filled in where it leaves them to the host (mss 0), for a
+/// connection or layer used on its own.
+constexpr auto with_defaults(config c) noexcept -> config {
+  if (c.mss == 0) c.mss = default_mss;
+  return c;
+}
 
 /// How a connection ended, when it did not end by the normal close.
 enum class error : std::uint8_t {

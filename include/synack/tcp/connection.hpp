@@ -155,7 +155,7 @@ public:
   connection(shared_context& shared, const config& cfg, const four_tuple& tuple, seq_number iss,
              std::uint32_t ts_offset = 0)
       : m_shared(&shared),
-        m_cfg(cfg),
+        m_cfg(with_defaults(cfg)),
         m_tuple(tuple),
         m_iss(iss),
         m_snd_una(iss),

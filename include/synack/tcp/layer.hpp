@@ -90,6 +90,12 @@ struct keyed_tuple_hash {
   }
 };
 
+/// `c` with its connections' derived settings filled in (tcp::with_defaults).
+inline auto with_defaults(layer_config c) noexcept -> layer_config {
+  c.connection = with_defaults(c.connection);
+  return c;
+}
+
 template <class Policies = default_policies>
 class layer {
 public:
@@ -101,7 +107,7 @@ public:
   using accept_sink = void (*)(void* context, listener_id id, void* user);
 
   layer(const layer_config& cfg, const siphash_key& secret)
-      : m_cfg(cfg),
+      : m_cfg(with_defaults(cfg)),
         m_isn(secret),
         m_ports(secret, cfg.ephemeral_ports),
         m_cookies(secret, cfg.cookies),

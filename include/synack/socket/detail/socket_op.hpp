@@ -11,8 +11,10 @@
 //   - a stop request leaves the slot and resumes it once with operation_canceled;
 //   - destroying a suspended operation (its frame destroyed) leaves the slot.
 //
-// `stream_service` is what streams and listeners need from their stack; stack<Link, P>
-// implements it, so tcp_stream and tcp_listener are plain types, not templates over the stack.
+// `stream_service` is what streams and listeners need from their stack: a few calls, one per
+// thing an operation does (read, write, status, request). stack<Link, P> implements it with
+// tcp::handle, so tcp_stream and tcp_listener are plain types, not templates over the stack,
+// and every call that may make a connection send marks it for the next poll by itself.
 //
 // Lifetimes (docs/api.md, "Lifetimes"): the service keeps an intrusive list of the live
 // stream_state and listener_state objects. The stack's destructor detaches them all first,
@@ -38,6 +40,7 @@
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/layer.hpp"
 #include "synack/util/bytes.hpp"
+#include "synack/util/expected.hpp"
 
 namespace synack {
 
@@ -81,33 +84,64 @@ class socket_op;
 struct stream_state;
 struct listener_state;
 
+/// What a read found: bytes (placed directly and copied), or the end of the stream, or the
+/// error that ended the connection; none of these: nothing yet.
+struct read_outcome {
+  std::size_t bytes = 0;
+  bool eof = false;
+  std::error_code error;
+  auto done() const noexcept -> bool { return bytes > 0 || eof || error; }
+};
+
+/// The connection's state; once it is CLOSED, why (no error: a normal close).
+struct conn_status {
+  tcp::state state = tcp::state::closed;
+  std::error_code error;
+  bool can_send = false; // SEND is still allowed (RFC 9293 §3.10.2)
+};
+
+/// The calls on a connection that take no data.
+enum class conn_request : std::uint8_t {
+  shutdown,      // half-close: our FIN after the queued data
+  close,         // CLOSE (RFC 9293 §3.10.4)
+  abort,         // ABORT (§3.10.5)
+  nodelay_on,    // TCP_NODELAY
+  nodelay_off,   //
+  keepalive_on,  // SO_KEEPALIVE (RFC 1122 §4.2.3.6)
+  keepalive_off, //
+};
+
+/// What streams and listeners need from their stack: one call per thing an operation does,
+/// so a woken operation makes one virtual call (a recv's read, a send's write, a connect's or
+/// close's status). The stack implements each with a tcp::handle, which marks the connection
+/// for the next poll by itself whenever the call may give it something to send.
 class stream_service {
 public:
   virtual ~stream_service() = default;
   virtual auto get_scheduler() noexcept -> scheduler& = 0;
 
-  virtual auto conn_state(tcp::conn_id) noexcept -> tcp::state = 0;
-  virtual auto conn_error(tcp::conn_id) noexcept -> std::error_code = 0;
-  virtual auto conn_can_send(tcp::conn_id) noexcept -> bool = 0;
-  virtual auto conn_send(tcp::conn_id, bytes_view) -> std::size_t = 0;
-  virtual auto conn_recv(tcp::conn_id, bytes_mut) -> std::size_t = 0;
-  /// Direct placement (tcp::connection::post_read / take_placed).
-  virtual void conn_post_read(tcp::conn_id, bytes_mut) noexcept = 0;
-  virtual auto conn_take_placed(tcp::conn_id) noexcept -> std::size_t = 0;
-  virtual auto conn_at_eof(tcp::conn_id) noexcept -> bool = 0;
-  virtual auto conn_readable(tcp::conn_id) noexcept -> std::size_t = 0;
-  virtual void conn_shutdown(tcp::conn_id) = 0;
-  virtual void conn_close(tcp::conn_id) = 0;
-  virtual void conn_abort(tcp::conn_id) = 0;
-  virtual void conn_release(tcp::conn_id) = 0;
-  virtual void conn_set_nodelay(tcp::conn_id, bool) = 0;
-  virtual void conn_set_keepalive(tcp::conn_id, bool) = 0;
-  virtual auto conn_info(tcp::conn_id) noexcept -> connection_info = 0;
-  virtual void conn_attach(tcp::conn_id, stream_state*) noexcept = 0;
+  /// RECEIVE: the bytes placed straight into `buf` since it was posted, then readable bytes
+  /// behind them; else the end of the stream or the error that ended the connection. When
+  /// there is none of these and `post`, `buf` (not empty) is posted for direct placement
+  /// (tcp::connection::post_read) until the next read() or take_placed().
+  virtual auto read(tcp::conn_id, bytes_mut buf, bool post) -> read_outcome = 0;
+  /// Takes a posted buffer back; returns the bytes placed in it.
+  virtual auto take_placed(tcp::conn_id) noexcept -> std::size_t = 0;
+  /// SEND: queues what fits of `data` and returns the count (0: wait for space), or the error
+  /// once sending is over (the connection's error, else broken_pipe).
+  virtual auto write(tcp::conn_id, bytes_view data) -> expected<std::size_t, std::error_code> = 0;
+  virtual auto status(tcp::conn_id) noexcept -> conn_status = 0;
+  virtual void request(tcp::conn_id, conn_request) = 0;
+  virtual auto readable(tcp::conn_id) noexcept -> std::size_t = 0;
+  virtual auto info(tcp::conn_id) noexcept -> connection_info = 0;
+  /// Where the connection's events go (nullptr: nowhere).
+  virtual void attach(tcp::conn_id, stream_state*) noexcept = 0;
+  /// The stream lets go of the connection (an open one closes in the background).
+  virtual void release(tcp::conn_id) = 0;
 
-  virtual auto listener_accept(tcp::listener_id) -> std::optional<tcp::conn_id> = 0;
-  virtual void listener_close(tcp::listener_id) = 0;
-  virtual void listener_attach(tcp::listener_id, listener_state*) noexcept = 0;
+  virtual auto accept(tcp::listener_id) -> std::optional<tcp::conn_id> = 0;
+  virtual void close_listener(tcp::listener_id) = 0;
+  virtual void attach_listener(tcp::listener_id, listener_state*) noexcept = 0;
 
 protected:
   /// Detaches every live stream and listener (see the header comment). The stack calls it
