@@ -8,6 +8,8 @@
 #              and with no other error.
 #   warnings   header_warnings.cpp with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
 #              -O2: synack's headers, included with -I as a user includes them, give no warning.
+#   headers    every public header compiles on its own: a generated translation unit per
+#              header that includes it (twice: its include guard works) and nothing else.
 #
 # DEPENDENCY_INCLUDE_DIRS (;-separated: fmt's and liburing's) are passed with -isystem: their
 # warnings are not ours. Exit: 0 pass, 1 fail, 77 skipped (the compiler is not installed).
@@ -77,6 +79,30 @@ case $mode in
     echo "FAIL: warnings in synack's headers (each once):"
     grep -E "^[^ ]*: (error|warning): " "$work/log" | sed -E 's/^([^:]+:[0-9]+):[0-9]+:/\1:/' | sort -u
     exit 1
+    ;;
+  headers)
+    status=0
+    count=0
+    for h in $(cd "$src/include" && find synack -name '*.hpp' | sort); do
+      tu=$work/$(echo "$h" | tr '/.' '__').cpp
+      printf '#include "%s"\n#include "%s"\n' "$h" "$h" >"$tu"
+      count=$((count + 1))
+    done
+    # Two at a time (the machines have 2 cores); each parse is a few seconds.
+    if ! find "$work" -name '*.cpp' -print0 |
+      xargs -0 -P "$(nproc)" -n 1 sh -c '"$0" "$@" -fsyntax-only -Werror "$1" >"$1.log" 2>&1 || echo "$1" >>'"$work"'/failed' \
+        "$cxx" "${flags[@]}"; then
+      status=1
+    fi
+    if [ -s "$work/failed" ]; then
+      while read -r tu; do
+        echo "FAIL: $(head -n1 "$tu" | sed 's/#include //') does not compile on its own:"
+        head -n 20 "$tu.log"
+      done <"$work/failed"
+      status=1
+    fi
+    [ "$status" -eq 0 ] && echo "ok: all $count public headers compile on their own"
+    exit "$status"
     ;;
   *)
     echo "unknown mode $mode" >&2

@@ -191,7 +191,7 @@ public:
     if (m_eth) net::for_each_counter(m_eth->counters(), split);
     net::for_each_counter(m_ip.counters(), split);
     tcp::for_each_counter(m_tcp.stats(), [&](std::string_view name, std::uint64_t v) { f("tcp", name, v); });
-    f("link", "packets not sent: no transmit buffer", m_tx_refused);
+    f("link", "packets not sent (no transmit buffer)", m_tx_refused);
   }
 
 private:
