@@ -35,6 +35,7 @@
 
 #include "synack/tcp/assembler.hpp"
 #include "synack/tcp/config.hpp"
+#include "synack/tcp/loss_recovery.hpp"
 #include "synack/tcp/policies.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
 #include "synack/tcp/sack_scoreboard.hpp"
@@ -214,7 +215,7 @@ public:
     m_syn_acked = true;
     m_snd_nxt = ack.ack;
     m_snd_buf_seq = ack.ack;
-    m_rtx_nxt = ack.ack;
+    m_recovery.set_rtx_nxt(ack.ack);
     m_irs = ack.seq - 1;
     m_rcv_nxt = ack.seq;
     m_last_ack_sent = ack.seq;
@@ -396,9 +397,11 @@ public:
   /// What changed since the last call (a set of `event` bits), and clears it.
   auto take_events() noexcept -> event_set { return std::exchange(m_events, 0); }
   /// True when output may be pending (the owner polls such connections first).
-  auto wants_poll() const noexcept -> bool { return m_ack_now || m_reply.has_value() || has_unsent() || m_rtx_due; }
+  auto wants_poll() const noexcept -> bool {
+    return m_ack_now || m_reply.has_value() || has_unsent() || m_recovery.rtx_due();
+  }
   /// Whether a fast recovery (RFC 6582 / RFC 6675) is in progress.
-  auto in_recovery() const noexcept -> bool { return m_scoreboard.in_recovery(); }
+  auto in_recovery() const noexcept -> bool { return m_recovery.in_recovery(); }
 
   /// What the handshake negotiated (for tests, `ss -tin`-like printing and the trace).
   struct negotiated {
@@ -496,30 +499,31 @@ public:
     f("read_closed", m_read_closed);
     f("ack_now", m_ack_now);
     f("window_update_check", m_window_update_check);
-    f("rtx_due", m_rtx_due);
+    f("rtx_due", m_recovery.rtx_due());
     f("syn_rtx_due", m_syn_rtx_due);
     f("reply", m_reply ? m_reply->seq : std::optional<seq_number>{});
     f("srtt", m_rtt.srtt());
     f("rttvar", m_rtt.rttvar());
     f("rto", m_rtt.rto());
-    f("retries", m_retries);
+    f("retries", m_recovery.retries());
     f("rtt_timing", m_sampler.timing());
     f("rtt_timed_end", m_sampler.timed_seq_end());
     f("syn_timed_out", m_syn_timed_out);
-    f("rtx_nxt", m_rtx_nxt);
-    f("rto_recover", m_rto_recover);
-    f("rto_recovery", m_rto_recovery);
-    f("rtx_len", m_rtx_len);
-    f("dup_acks", m_dup_acks);
-    f("in_recovery", m_scoreboard.in_recovery());
-    f("sb_high_ack", m_scoreboard.high_ack());
-    f("sb_high_rxt", m_scoreboard.high_rxt());
-    f("sb_recovery_point", m_scoreboard.recovery_point());
-    f("sb_sacked_bytes", m_scoreboard.sacked_bytes());
-    f("sb_ranges", m_scoreboard.ranges().size());
+    f("rtx_nxt", m_recovery.rtx_nxt());
+    f("rto_recover", m_recovery.rto_recover());
+    f("rto_recovery", m_recovery.rto_recovery());
+    f("rtx_len", m_recovery.rtx_len());
+    f("dup_acks", m_recovery.dup_acks());
+    const auto& sb = m_recovery.scoreboard();
+    f("in_recovery", sb.in_recovery());
+    f("sb_high_ack", sb.high_ack());
+    f("sb_high_rxt", sb.high_rxt());
+    f("sb_recovery_point", sb.recovery_point());
+    f("sb_sacked_bytes", sb.sacked_bytes());
+    f("sb_ranges", sb.ranges().size());
     f("cwnd", m_cc.cwnd());
     f("ssthresh", m_cc.ssthresh());
-    f("retransmitted", m_retransmitted);
+    f("retransmitted", m_recovery.retransmitted());
     f("unacked_bytes", m_unacked_bytes);
     f("rcv_mss", m_rcv_mss);
     f("timer_retransmit", m_timers.at(timer_kind::retransmit));
@@ -553,7 +557,7 @@ public:
     if (!on) m_timers.clear(timer_kind::keepalive);
   }
   /// Segments retransmitted by this connection.
-  auto retransmissions() const noexcept -> std::uint64_t { return m_retransmitted; }
+  auto retransmissions() const noexcept -> std::uint64_t { return m_recovery.retransmitted(); }
 
 private:
   // For snapshot(): every field as a number (an absent optional is 0, a present one 1 + value).
@@ -585,7 +589,7 @@ private:
     if (e != error::none && m_error == error::none) m_error = e;
     m_timers.clear_all();
     m_ack_now = false;
-    m_rtx_due = false;
+    m_recovery.cancel_head();
     set_state(tcp::state::closed);
     raise(event::closed);
     raise(event::readable);
@@ -713,8 +717,7 @@ private:
       return false;
     }
     lower_path_mss(now, mss);
-    m_rtx_due = true; // the segment that was too big is resent in the new size
-    m_rtx_len = effective_mss_base();
+    m_recovery.retransmit_head(effective_mss_base()); // the segment that was too big, in the new size
     return true;
   }
   /// RFC 1191 §6.1: the MSS follows the path MTU (minus 40 bytes of IPv4 and TCP headers).
@@ -723,7 +726,7 @@ private:
     m_pmtu_acked = 0;
     m_pmtu_pending_mss = 0;
     m_cc.set_smss(effective_mss_base());
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.set_smss(effective_mss_base());
     ++m_shared->stats.pmtu_reductions;
     // RFC 1191 §6.3: "When a PMTU value has not been decreased for a while (on the order of 10
     // minutes), the PMTU estimate should be set to the first-hop data-link MTU, and the
@@ -738,7 +741,7 @@ private:
     m_pmtu_acked = 0;
     m_pmtu_pending_mss = 0;
     m_cc.set_smss(effective_mss_base());
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.set_smss(effective_mss_base());
     ++m_shared->stats.pmtu_increases;
   }
   /// SND.UNA advanced by `acked` bytes (tcp/input.hpp on_new_ack): the largest segment known to
@@ -771,19 +774,9 @@ private:
   auto syn_acked() const noexcept -> bool { return m_syn_acked; }
   auto fin_acked() const noexcept -> bool { return m_fin_queued && m_snd_una == fin_seq() + 1; }
   auto flight_size() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_snd_nxt - m_snd_una); }
-  auto sack_recovery() const noexcept -> bool { return m_sack_ok && m_scoreboard.in_recovery(); }
-  /// The first byte at or after `s` the receiver has not SACKed (go-back-N skips SACKed data).
-  auto skip_sacked(seq_number s) const noexcept -> seq_number {
-    for (const auto& r : m_scoreboard.ranges())
-      if (r.left <= s && s < r.right) s = r.right;
-    return s;
-  }
-  /// How many bytes from `s` can be resent before reaching SACKed data (or SND.NXT).
-  auto unsacked_run(seq_number s) const noexcept -> std::uint32_t {
-    seq_number end = m_snd_nxt;
-    for (const auto& r : m_scoreboard.ranges())
-      if (s < r.left && r.left < end) end = r.left;
-    return end > s ? static_cast<std::uint32_t>(end - s) : 0u;
+  /// What loss recovery reads of the sender (tcp/loss_recovery.hpp).
+  auto sender() const noexcept -> sender_state {
+    return sender_state{m_snd_una, m_snd_nxt, effective_mss_base(), m_sack_ok};
   }
 
   /// The receive window we can offer: free space in the receive buffer.
@@ -842,8 +835,7 @@ private:
   /// bytes."; signals "connected"; starts the keep-alive timer.
   void complete_handshake(instant now) {
     if (in_state(m_state, tcp::state::syn_sent | tcp::state::syn_received)) set_state(tcp::state::established);
-    m_scoreboard.reset(m_snd_una);
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.start(m_snd_una, effective_mss_base());
     m_rtt.on_handshake_complete(m_syn_timed_out);
     if (m_syn_timed_out) {
       m_cc = make_controller(m_cfg,
@@ -964,26 +956,16 @@ private:
   bool m_orphan = false;       // released by the application (orphan())
   bool m_ack_now = false;      // an ACK must go out on the next poll
   bool m_window_update_check = false;
-  bool m_rtx_due = false;     // a retransmission is due (RTO, fast or partial ACK)
   bool m_syn_rtx_due = false; // the SYN (SYN-ACK) must be (re)sent
   std::optional<control_reply> m_reply;
 
-  // Retransmission (RFC 6298) and loss recovery (RFC 5681, 6582, 6675).
+  // Retransmission timer (RFC 6298), loss recovery (RFC 5681, 6582, 6675; tcp/loss_recovery.hpp)
+  // and congestion control (tcp/congestion/).
   rtt_estimator m_rtt;
-  std::uint8_t m_retries = 0;   // consecutive RTO expirations
   rtt_sampler m_sampler;        // Karn: times one segment at a time
   bool m_syn_timed_out = false; // our SYN (SYN-ACK) was retransmitted by the timer
-  seq_number m_rtx_nxt;         // next sequence to retransmit (go-back-N after an RTO)
-  seq_number m_rto_recover;     // SND.NXT when the RTO fired: go-back-N ends there
-  bool m_rto_recovery = false;  // retransmitting from m_rtx_nxt after an RTO
-  std::uint32_t m_rtx_len = 0;  // length of the retransmission m_rtx_due asks for
-  std::uint32_t m_dup_acks = 0;
-  // RFC 6675 scoreboard. It also keeps the fast-recovery episode for both SACK and NewReno
-  // recovery: its recovery point is RFC 6582's "recover", and after an RTO it holds off a new
-  // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §3.2 step 4, RFC 6675 §5.1).
-  typename Policies::scoreboard m_scoreboard;
+  loss_recovery<typename Policies::scoreboard> m_recovery;
   congestion_type m_cc;
-  std::uint64_t m_retransmitted = 0;
 
   // Delayed ACK and receive-side estimates.
   std::uint32_t m_unacked_bytes = 0; // received in order since our last ACK

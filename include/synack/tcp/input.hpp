@@ -149,7 +149,7 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
     //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it. Set the variables: SND.WND <- SEG.WND,
     //  SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK." Text in the SYN is dropped (see LISTEN).
     set_state(tcp::state::syn_received);
-    m_rtx_due = true;
+    m_recovery.retransmit_head();
   }
 }
 
@@ -216,7 +216,7 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   using wire::tcp_flag;
   constexpr auto ack_psh = wire::tcp_flags{tcp_flag::ack} | tcp_flag::psh;
   if (!seg.flags.has(tcp_flag::ack) || (seg.flags.bits() & ~ack_psh.bits()) != 0) return false;
-  if (seg.seq != m_rcv_nxt || m_scoreboard.in_recovery() || m_ooo_fin) return false;
+  if (seg.seq != m_rcv_nxt || m_recovery.in_recovery() || m_ooo_fin) return false;
   if (m_sack_ok && !seg.options.sack_blocks().empty()) return false;
   // RFC 7323 §5.3 R1 (PAWS) must pass; a segment without the option when timestamps are in use
   // goes the general way, which drops it (§3.2: "If a non-<RST> segment is received without a
@@ -238,7 +238,7 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   // "fifth, check the ACK field" (process_ack, ESTABLISHED, without its range checks): neither
   // kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new SEG.ACK; RFC 6675 §2: no
   // SACK blocks).
-  const auto update = m_scoreboard.update(seg.ack, {}, m_snd_nxt);
+  const auto update = m_recovery.update(seg.ack, {}, m_snd_nxt);
   if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
   update_send_window(seg);
   detect_loss(now, false);
@@ -319,7 +319,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
     if (m_state == tcp::state::syn_received && syn && seg.seq == m_irs) {
       // The peer did not get our SYN-ACK and sent its SYN again: send the SYN-ACK again
       // (an ACK alone would not carry our SYN).
-      m_rtx_due = true;
+      m_recovery.retransmit_head();
       return;
     }
     if (syn) {
@@ -530,23 +530,14 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg, bool syn
   // RFC 6675 §4 Update() on every acceptable ACK; it also ends a recovery whose point is
   // reached. Blocks are only read when SACK was negotiated.
   const auto blocks = m_sack_ok ? seg.options.sack_blocks() : std::span<const wire::sack_block>{};
-  const auto update = m_scoreboard.update(seg.ack, blocks, m_snd_nxt);
+  const auto update = m_recovery.update(seg.ack, blocks, m_snd_nxt);
   if (seg.ack > m_snd_una) {
     on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
   }
   update_send_window(seg);
-  // With SACK, RFC 6675 §2: "we define a "duplicate acknowledgment" as a segment that arrives
-  // carrying a SACK block that identifies previously unacknowledged and un-SACKed octets
-  // between HighACK and HighData. Note that an ACK which carries new SACK data is counted as a
-  // duplicate acknowledgment under this definition even if it carries new data, changes the
-  // advertised window, or moves the cumulative acknowledgment point, which is different from
-  // the definition of duplicate acknowledgment in [RFC5681]." An ACK that repeats SND.UNA with
-  // no new SACK information is not one: a receiver with a hole SACKs what arrives above it, so
-  // such an ACK (a window update, the answer to an old duplicate or to a forged segment) says
-  // nothing about loss. Counted as duplicates, the answers a blind attacker draws from the peer
-  // made us fast-retransmit data the peer already had (tests/sim/attack_test.cpp). Without SACK,
-  // RFC 5681's definition.
-  detect_loss(now, m_sack_ok ? update.is_rfc6675_duplicate() : rfc5681_dup_ack);
+  // With SACK, RFC 6675 §2's duplicate ACK (an ACK that SACKs octets not SACKed before); without,
+  // RFC 5681's (loss_recovery::is_duplicate).
+  detect_loss(now, decltype(m_recovery)::is_duplicate(m_sack_ok, update, rfc5681_dup_ack));
 
   switch (m_state) {
     case tcp::state::fin_wait_1:
@@ -602,28 +593,10 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   m_syn_acked = true;
   m_snd_una = new_una;
   pmtu_on_ack(acked);
-  if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
-  m_retries = 0;
-  m_dup_acks = 0;
-
-  if (left_recovery) {
-    // RFC 6582 §3.2 step 3, "Full acknowledgments": "If this ACK acknowledges all of the data up to and including
-    // recover, then ... Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or
-    // (2) ssthresh"; RFC 6675 §5 (A) ends SACK recovery the same way.
-    m_cc.on_recovery_exit(now, flight_size());
-  } else if (m_scoreboard.in_recovery()) {
-    if (!m_sack_ok) {
-      // RFC 6582 §3.2 step 3, "Partial acknowledgments": "retransmit the first unacknowledged segment ...
-      // deflate the congestion window by the amount of new data acknowledged ... If the
-      // partial ACK acknowledges at least one SMSS of new data, then add back SMSS bytes"
-      m_cc.on_partial_ack(now, acked);
-      m_rtx_due = true;
-      m_rtx_len = effective_mss_base();
-    }
-  } else if (syn_acked() && acked > 0) {
-    if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
-    // RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes" of data an ACK covers:
-    // our SYN and FIN occupy sequence numbers but are not data.
+  // Loss recovery goes on or ends (RFC 6582 §3.2 step 3, RFC 6675 §5 (A): tcp/loss_recovery.hpp).
+  // Outside a fast recovery, RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes"
+  // of data an ACK covers: our SYN and FIN occupy sequence numbers but are not data.
+  if (m_recovery.on_new_ack(m_cc, now, sender(), acked, left_recovery) && syn_acked() && acked > 0) {
     const bool covers_fin = m_fin_queued && new_una - acked <= fin_seq() && fin_seq() < new_una;
     const auto data_acked = acked - (covers_syn ? 1u : 0u) - (covers_fin ? 1u : 0u);
     m_cc.on_ack(now, data_acked, rtt_sample, flight_size());
@@ -635,7 +608,6 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   if (m_snd_una == m_snd_nxt) {
     m_timers.clear(timer_kind::retransmit);
     m_user_timer_start = instant{};
-    m_rto_recovery = false;
   } else {
     arm_retransmit(now);
     m_user_timer_start = now;
@@ -670,38 +642,12 @@ void connection<P>::update_send_window(const wire::tcp_repr& seg) {
   }
 }
 
-/// Loss detection: duplicate ACKs (RFC 5681 §3.2) and the SACK scoreboard (RFC 6675 §5).
+/// After an acceptable ACK: loss detection and the start of a fast recovery (RFC 5681 §3.2,
+/// RFC 6582, RFC 6675 §5; tcp/loss_recovery.hpp), counted.
 template <class P>
 void connection<P>::detect_loss(instant now, bool dup_ack) {
-  if (dup_ack) {
-    ++m_shared->stats.dup_acks_in;
-    ++m_dup_acks;
-  }
-  if (m_scoreboard.in_recovery()) {
-    // RFC 5681 §3.2 step 4 (which RFC 6582 keeps): "For each additional duplicate ACK received
-    // (after the third), cwnd MUST be incremented by SMSS." With SACK, RFC 6675's pipe replaces
-    // the inflation.
-    if (dup_ack && !m_sack_ok) m_cc.on_recovery_dup_ack(now);
-    return;
-  }
-  if (m_rto_recovery || flight_size() == 0) return;
-  // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(HighACK + 1)" starts recovery "If no
-  // previous loss event has occurred on the connection or the cumulative acknowledgment point
-  // is beyond the last value of RecoveryPoint"; RFC 6582 §3.2 step 2 guards with "recover".
-  const bool lost = m_dup_acks >= decltype(m_scoreboard)::dup_thresh || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
-  if (!lost || !m_scoreboard.may_enter_recovery()) return;
-  ++m_shared->stats.fast_retransmits;
-  m_cc.on_congestion_event(now, flight_size());
-  // RFC 5681 §3.2 step 3: without SACK, "cwnd = ssthresh + 3*SMSS" inflates the window by
-  // the three segments that left the network; RFC 6675's pipe accounts for them instead.
-  if (!m_sack_ok) {
-    for (std::uint32_t i = 0; i < decltype(m_scoreboard)::dup_thresh; ++i) m_cc.on_recovery_dup_ack(now);
-  }
-  // RFC 6675 §5 (4.1) RecoveryPoint = HighData, and (4.3) / RFC 5681 §3.2 step 2: retransmit
-  // the first segment presumed lost (up to the first SACKed byte).
-  const auto first = m_scoreboard.enter_recovery(m_snd_nxt);
-  m_rtx_due = true;
-  m_rtx_len = first.len;
+  if (dup_ack) ++m_shared->stats.dup_acks_in;
+  if (m_recovery.detect_loss(m_cc, now, sender(), dup_ack)) ++m_shared->stats.fast_retransmits;
 }
 
 /// "seventh, process the segment text" and "eighth, check the FIN bit". `seq` is the sequence

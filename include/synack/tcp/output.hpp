@@ -37,57 +37,43 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
   }
   if (in_state(m_state, tcp::state::closed | tcp::state::listen)) return sent;
 
-  // 2. Retransmissions.
-  if (m_rtx_due) {
+  // 2. Retransmissions (what to resend: tcp/loss_recovery.hpp).
+  if (const auto len = m_recovery.head_retransmission(effective_mss_base())) {
     // The first unacknowledged segment: after three duplicate ACKs (RFC 5681 §3.2 step 2), a
     // partial ACK (RFC 6582 §3.2 step 3), a SYN-ACK owed again, or an RTO of the SYN.
-    const auto len = m_rtx_len ? m_rtx_len : effective_mss_base();
-    const auto n = emit_range(now, emit, m_snd_una, len, true);
+    const auto n = emit_range(now, emit, m_snd_una, *len, true);
     if (n == 0 && m_snd_una != m_snd_nxt) return sent; // the link is full: try again later
-    m_rtx_due = false;
-    m_rtx_len = 0;
+    m_recovery.on_head_sent();
     if (n > 0) ++sent;
   }
-  if (m_rto_recovery) {
-    // RFC 6298 §5.4 and RFC 5681 §3.1: after an RTO the window restarts from one segment and
-    // the unacknowledged data is sent again in order as the window opens (go-back-N), skipping
-    // what the receiver SACKed since.
-    while (true) {
-      m_rtx_nxt = skip_sacked(m_rtx_nxt);
-      if (!(m_rtx_nxt < m_snd_nxt) || static_cast<std::uint32_t>(m_rtx_nxt - m_snd_una) >= cwnd()) break;
-      const auto limit = std::min<std::uint32_t>(effective_mss_base(), unsacked_run(m_rtx_nxt));
-      const auto n = emit_range(now, emit, m_rtx_nxt, limit, true);
-      if (n == 0) return sent;
-      m_rtx_nxt += n;
-      ++sent;
-    }
-  } else if (sack_recovery()) {
-    // RFC 6675 §5 step (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one or more
-    // segments as follows: (C.1) The scoreboard MUST be queried via NextSeg () for the
-    // sequence number range of the next segment to transmit (if any)". Rule (2) of NextSeg is
-    // new data, sent here too (without Nagle: recovery sends full segments).
-    const auto mss = effective_mss_base();
-    while (cwnd() >= m_scoreboard.pipe(m_snd_nxt) + mss) {
-      const auto window_end = m_snd_una + m_snd_wnd;
-      const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
-      const auto sendable_new = std::min(wnd_avail, static_cast<std::uint32_t>(send_end() - m_snd_nxt));
-      auto next = m_scoreboard.next_seg(m_snd_nxt, sendable_new);
-      if (!next) break;
-      const bool fresh = next->rule == 2;
-      const auto n = emit_range(now, emit, next->seq, next->len, !fresh);
-      if (n == 0) return sent;
-      if (fresh) m_snd_nxt += n;
-      next->len = std::min(next->len, n);
-      m_scoreboard.on_sent(*next); // (C.2) HighRxt, or RescueRxt for rule (4)
-      ++sent;
-    }
+  // RFC 6298 §5.4 and RFC 5681 §3.1: go-back-N after an RTO.
+  while (const auto r = m_recovery.next_go_back_n(sender(), cwnd())) {
+    const auto n = emit_range(now, emit, r->seq, r->len, true);
+    if (n == 0) return sent;
+    m_recovery.on_go_back_n_sent(n);
+    ++sent;
+  }
+  // RFC 6675 §5 step (C): NextSeg() during SACK recovery; rule (2) of NextSeg is new data, sent
+  // here too (without Nagle: recovery sends full segments).
+  while (true) {
+    const auto window_end = m_snd_una + m_snd_wnd;
+    const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
+    const auto sendable_new = std::min(wnd_avail, static_cast<std::uint32_t>(send_end() - m_snd_nxt));
+    const auto next = m_recovery.next_sack_segment(sender(), cwnd(), sendable_new);
+    if (!next) break;
+    const bool fresh = next->rule == 2;
+    const auto n = emit_range(now, emit, next->seq, next->len, !fresh);
+    if (n == 0) return sent;
+    if (fresh) m_snd_nxt += n;
+    m_recovery.on_sack_segment_sent(*next, n);
+    ++sent;
   }
 
   // 3. New data, the SYN and the FIN.
   const auto mss = effective_mss_base();
   // With TSO, up to a super-segment of whole segments at once (emit_range cuts it to them).
   const auto burst = std::max<std::uint32_t>(mss, m_cfg.tso_max);
-  while (has_unsent() && !sack_recovery() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
+  while (has_unsent() && !m_recovery.holds_new_data(m_sack_ok, m_snd_nxt)) {
     const auto allowance = new_data_allowance(now);
     const auto unsent = static_cast<std::uint32_t>(send_end() - m_snd_nxt);
     auto len = std::min({unsent, allowance, burst});
@@ -221,7 +207,7 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
   m_sampler.on_send(from + seg_len, now, rtx);
   if (rtx) {
     ++m_shared->stats.retrans_segs;
-    ++m_retransmitted;
+    m_recovery.on_retransmission_sent();
   } else {
     m_shared->stats.out_segs += seg.segment_size != 0 ? (len + seg.segment_size - 1) / seg.segment_size : 1;
   }
@@ -342,7 +328,7 @@ auto connection<P>::new_data_allowance(instant now) const -> std::uint32_t {
   if (!syn_acked()) return m_snd_nxt == m_iss ? 1u : 0u;
   const auto window_end = m_snd_una + m_snd_wnd;
   const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
-  const auto flight = sack_recovery() ? m_scoreboard.pipe(m_snd_nxt) : flight_size();
+  const auto flight = m_recovery.in_flight(sender());
   const auto cw = cwnd();
   const auto cwnd_avail = cw > flight ? cw - flight : 0u;
   auto allowance = std::min(wnd_avail, cwnd_avail);
@@ -388,38 +374,24 @@ void connection<P>::on_retransmit_timeout(instant now) {
   const auto limit = syn_acked() ? retries : m_cfg.syn_retries;
   const bool user_timeout = m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
                             now - m_user_timer_start >= m_cfg.user_timeout;
-  if (m_retries >= limit || user_timeout) {
+  if (m_recovery.retries() >= limit || user_timeout) {
     ++m_shared->stats.timeouts;
     if (!syn_acked()) ++m_shared->stats.attempt_fails;
-    if (m_orphan && m_retries >= limit) ++m_shared->stats.orphans_timed_out;
+    if (m_orphan && m_recovery.retries() >= limit) ++m_shared->stats.orphans_timed_out;
     enter_closed(error::timed_out);
     return;
   }
-  ++m_retries;
+  // (5.4) "Retransmit the earliest segment that has not been acknowledged": go-back-N after the
+  // handshake, with RFC 5681 §3.1's loss window (tcp/loss_recovery.hpp), or the SYN.
+  m_recovery.on_rto(m_cc, now, sender(), syn_acked());
   // (5.5) "The host MUST set RTO <- RTO * 2 ("back off the timer")."
   m_rtt.on_timeout();
   m_sampler.cancel();
-  if (syn_acked()) {
-    // RFC 5681 §3.1 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)" and "cwnd = 1 SMSS" (the
-    // loss window); RFC 6582 §3.2 step 4: recover = the highest sequence sent, so the duplicate ACKs of
-    // the retransmitted window do not start a fast retransmit.
-    m_cc.on_rto(now, flight_size());
-    m_rto_recovery = true;
-    m_rtx_nxt = m_snd_una;
-    m_rto_recover = m_snd_nxt;
-    m_dup_acks = 0;
-    // RFC 6675 §5.1: end any recovery, RecoveryPoint = HighData, and no new recovery before
-    // SND.UNA reaches it; RFC 2018 §8: "after a retransmit timeout the data sender SHOULD turn
-    // off all of the SACKed bits", since the receiver may have reneged.
-    m_scoreboard.on_rto(m_snd_nxt);
-  } else {
-    // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN. Remember
-    // it for (5.7) "If the timer expires awaiting the ACK of a SYN segment ... the RTO MUST be
-    // re-initialized to 3 seconds when data transmission begins" and RFC 5681 §3.1 "If the SYN
-    // or SYN/ACK is lost, the initial window ... MUST be one segment" (complete_handshake).
-    m_rtx_due = true;
-    m_syn_timed_out = true;
-  }
+  // A SYN resent by the timer: (5.7) "If the timer expires awaiting the ACK of a SYN segment ...
+  // the RTO MUST be re-initialized to 3 seconds when data transmission begins" and RFC 5681
+  // §3.1 "If the SYN or SYN/ACK is lost, the initial window ... MUST be one segment"
+  // (complete_handshake).
+  if (!syn_acked()) m_syn_timed_out = true;
   // (5.6) "Start the retransmission timer, such that it expires after RTO seconds (for the
   // value of RTO after the doubling operation outlined in 5.5)."
   arm_retransmit(now);
