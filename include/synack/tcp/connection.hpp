@@ -35,6 +35,7 @@
 
 #include "synack/tcp/assembler.hpp"
 #include "synack/tcp/config.hpp"
+#include "synack/tcp/handshake.hpp"
 #include "synack/tcp/loss_recovery.hpp"
 #include "synack/tcp/policies.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
@@ -183,7 +184,7 @@ public:
     if (m_state != tcp::state::closed) return;
     m_active_open = true;
     ++m_shared->stats.active_opens;
-    m_rcv_wscale = m_cfg.window_scaling ? wanted_rcv_wscale() : 0;
+    m_rcv_wscale = m_cfg.window_scaling ? rcv_wscale_for(m_cfg.recv_buffer) : 0;
     set_state(tcp::state::syn_sent);
     // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to
     //  ISS+1, enter SYN-SENT state, and return." SND.NXT moves when the SYN is emitted.
@@ -219,23 +220,21 @@ public:
     m_irs = ack.seq - 1;
     m_rcv_nxt = ack.seq;
     m_last_ack_sent = ack.seq;
-    m_peer_mss = std::max<std::uint16_t>(mss, 64);
-    m_wscale_ok = m_cfg.window_scaling && peer_wscale.has_value();
-    m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*peer_wscale, 14) : 0;
-    m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
-    m_sack_ok = m_cfg.sack && sack_permitted;
-    m_ts_ok = m_cfg.timestamps && timestamps && ack.options.timestamps.has_value();
-    if (m_ts_ok) {
-      m_ts_recent = ack.options.timestamps->tsval;
-      m_ts_recent_time = now;
-    }
-    m_cc.set_smss(effective_mss_base());
+    // The options of the peer's SYN, as the cookie kept them (the timestamps are this ACK's),
+    // negotiated as any SYN's are.
+    wire::tcp_options syn{};
+    syn.mss = mss;
+    syn.window_scale = peer_wscale;
+    syn.sack_permitted = sack_permitted;
+    if (timestamps) syn.timestamps = ack.options.timestamps;
+    take_syn_options(syn);
+    if (m_ts_ok) m_ts_recent_time = now;
     m_snd_wnd = std::uint32_t{ack.window} << m_snd_wscale;
     m_max_snd_wnd = m_snd_wnd;
     m_snd_wl1 = ack.seq;
     m_snd_wl2 = ack.ack;
     // The SYN-ACK advertised min(buffer, 65535) unscaled; that is the edge the peer knows.
-    m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
+    m_rcv_adv = m_rcv_nxt + syn_window(rcv_space());
     ++m_shared->stats.passive_opens;
     set_state(tcp::state::syn_received);
     complete_handshake(now);
@@ -629,7 +628,7 @@ private:
       // read, FIN_WAIT_2 must not wait for the peer's FIN forever (the FIN_WAIT_2 timeout
       // starts here if that state was entered before).
       if (full && m_state == tcp::state::fin_wait_2 && !m_timers.is_set(timer_kind::close))
-        m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+        start_fin_wait_2_timeout(now);
       return;
     }
     switch (m_state) {
@@ -650,6 +649,38 @@ private:
       default:
         break; // FIN_WAIT_*, CLOSING, LAST_ACK, TIME_WAIT: already closing.
     }
+  }
+
+  /// Enters TIME-WAIT (RFC 9293 §3.10.7.4, from CLOSING, FIN-WAIT-1 or FIN-WAIT-2): "start the
+  /// time-wait timer, turn off the other timers". For the application the connection is over.
+  void enter_time_wait(instant now) {
+    m_timers.clear_all();
+    restart_time_wait(now);
+    set_state(tcp::state::time_wait);
+    raise(event::closed);
+  }
+  /// TIME-WAIT: "Restart the 2 MSL time-wait timeout" (the peer's FIN was retransmitted).
+  void restart_time_wait(instant now) { m_timers.set(timer_kind::close, now + 2 * m_cfg.msl); }
+  /// FIN-WAIT-2 after a full CLOSE: nobody will read what the peer sends, so the peer's FIN is
+  /// not waited for forever (config::fin_wait_2_timeout, Linux's tcp_fin_timeout).
+  void start_fin_wait_2_timeout(instant now) { m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout); }
+  /// RFC 9293 §3.10.8 "USER TIMEOUT" (config::user_timeout, RFC 5482's value): data has waited
+  /// unacknowledged, or on a closed window, for longer than the user allows.
+  auto user_timeout_expired(instant now) const noexcept -> bool {
+    return m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
+           now - m_user_timer_start >= m_cfg.user_timeout;
+  }
+  /// RFC 7323 §4.3 (2): "SEG.TSval is copied to TS.Recent" (rule R3 of §5.3), and when (for
+  /// PAWS' 24-day rule, §5.5).
+  void update_ts_recent(instant now, std::uint32_t tsval) noexcept {
+    m_ts_recent = tsval;
+    m_ts_recent_time = now;
+  }
+  /// An acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6): the keep-alive count
+  /// starts over, and the idle time.
+  void note_peer_alive(instant now) {
+    m_keepalive_sent = 0;
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
   }
 
   /// Queues a RST (sent by the next poll_transmit): <SEQ=seq><CTL=RST> or, with an ack,
@@ -785,12 +816,6 @@ private:
   auto rcv_wnd() const noexcept -> std::uint32_t {
     return m_rcv_adv > m_rcv_nxt ? static_cast<std::uint32_t>(m_rcv_adv - m_rcv_nxt) : 0;
   }
-  /// RFC 7323 §2.3: the shift that makes our receive buffer fit the 16-bit field (max 14).
-  auto wanted_rcv_wscale() const noexcept -> std::uint8_t {
-    std::uint8_t s = 0;
-    while (s < 14 && (std::uint64_t{m_cfg.recv_buffer} >> s) > 65535) ++s;
-    return s;
-  }
   /// Payload per full-sized segment we send: RFC 9293 §3.7.1 "Eff.snd.MSS = min(SendMSS+20,
   /// MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in the header.
   /// The largest segment (payload + TCP options) we may send: the peer's MSS, our own (the
@@ -866,7 +891,8 @@ private:
   }
   auto enqueue_in_order(bytes_view payload) -> std::size_t;
   auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
-  void take_syn_options(const wire::tcp_repr& syn, bool we_offered);
+  void take_syn(instant now, const wire::tcp_repr& syn, seq_number wl2);
+  void take_syn_options(const wire::tcp_options& syn);
   auto process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
   void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
   void process_fin(instant now);

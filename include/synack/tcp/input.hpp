@@ -10,26 +10,6 @@
 
 namespace synack::tcp {
 
-/// RFC 9293 §3.10.7.1, the reply to a segment that reaches no connection: "If the ACK bit is
-/// off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. If the ACK
-/// bit is on, <SEQ=SEG.ACK><CTL=RST>". Nothing answers a RST.
-inline auto reset_reply_for(const wire::tcp_repr& seg) -> std::optional<wire::tcp_repr> {
-  using wire::tcp_flag;
-  if (seg.flags.has(tcp_flag::rst)) return std::nullopt;
-  wire::tcp_repr r{};
-  r.src_port = seg.dst_port;
-  r.dst_port = seg.src_port;
-  if (seg.flags.has(tcp_flag::ack)) {
-    r.seq = seg.ack;
-    r.flags = wire::tcp_flags{tcp_flag::rst};
-  } else {
-    r.seq = seq_number{0};
-    r.ack = seg.seq + seg.segment_len();
-    r.flags = wire::tcp_flags{tcp_flag::rst} | tcp_flag::ack;
-  }
-  return r;
-}
-
 template <class P>
 void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
   ++m_shared->stats.in_segs;
@@ -57,36 +37,27 @@ void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
 
 template <class P>
 void connection<P>::on_segment_listen(instant now, const wire::tcp_repr& seg) {
-  using wire::tcp_flag;
-  // "first check for a RST: An incoming RST should be ignored. Return."
-  if (seg.flags.has(tcp_flag::rst)) return;
-  // "second check for an ACK: Any acknowledgment is bad if it arrives on a connection still in
-  //  the LISTEN state. An acceptable reset segment should be formed for any arriving
-  //  ACK-bearing segment. The RST should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>"
-  if (seg.flags.has(tcp_flag::ack)) {
-    queue_rst(seg.ack, std::nullopt);
-    return;
+  // "first check for a RST", "second check for an ACK", "third check for a SYN", "fourth,
+  // other data or control" (check_listen in tcp/handshake.hpp, which tcp::layer's listeners run
+  // too).
+  switch (check_listen(seg)) {
+    case listen_action::drop:
+      return;
+    case listen_action::reset:
+      queue_rst(seg.ack, std::nullopt); // <SEQ=SEG.ACK><CTL=RST>
+      return;
+    case listen_action::syn:
+      break;
   }
-  // "third check for a SYN"
-  if (!seg.flags.has(tcp_flag::syn)) return; // "fourth, other data or control: drop"
   // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text should be
   //  queued for processing later. ISS should be selected and a SYN segment sent of the form:
   //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and SND.UNA to ISS. The
   //  connection state should be changed to SYN-RECEIVED." Data carried by the SYN is not
   //  acknowledged and so will be sent again by the peer (we do not implement TCP Fast Open).
-  m_irs = seg.seq;
-  m_rcv_nxt = seg.seq + 1;
-  take_syn_options(seg, false);
-  m_ts_recent_time = now;
-  // RFC 7323 §2.2: "The Window field in a segment where the SYN bit is set ... MUST NOT be scaled."
-  m_snd_wnd = seg.window;
-  m_max_snd_wnd = m_snd_wnd;
-  m_snd_wl1 = seg.seq;
-  m_snd_wl2 = m_iss;
+  take_syn(now, seg, m_iss);
   m_snd_una = m_iss;
   m_syn_acked = false;
   m_snd_nxt = m_iss; // the SYN-ACK goes out on the next poll_transmit, which moves SND.NXT
-  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
   m_user_timer_start = now;
   ++m_shared->stats.passive_opens;
   set_state(tcp::state::syn_received);
@@ -125,16 +96,8 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
   // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ. SND.UNA should be advanced to equal
   //  SEG.ACK (if there is an ACK), and any segments on the retransmission queue that are
   //  thereby acknowledged should be removed."
-  m_irs = seg.seq;
-  m_rcv_nxt = seg.seq + 1;
-  take_syn_options(seg, true);
-  m_ts_recent_time = now;
+  take_syn(now, seg, seg.ack);
   if (has_ack) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
-  m_snd_wnd = seg.window; // RFC 7323 §2.2: never scaled in a SYN
-  m_max_snd_wnd = m_snd_wnd;
-  m_snd_wl1 = seg.seq;
-  m_snd_wl2 = seg.ack;
-  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
   if (syn_acked()) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
     //  form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it. Data or controls
@@ -153,27 +116,37 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
   }
 }
 
-/// Takes the options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2-3, RFC 2018 §2).
-/// `we_offered`: this is the answer to our SYN (so we offered every option our config enables).
+/// The peer's SYN, in LISTEN or SYN-SENT: "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ"
+/// (§3.10.7.2, §3.10.7.3), its options, and the send window it offers: RFC 7323 §2.2 "The
+/// Window field in a segment where the SYN bit is set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be
+/// scaled", with "SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK" (`wl2`). The right
+/// edge of our window is then what our SYN-ACK (or SYN) offers, unscaled.
 template <class P>
-void connection<P>::take_syn_options(const wire::tcp_repr& syn, bool we_offered) {
-  (void)we_offered; // our SYN offers exactly what m_cfg enables; an option is on when both sent it
-  const auto& o = syn.options;
-  // RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP
-  // implementations MUST assume a default send MSS of 536 (576 - 40) for IPv4". A tiny MSS
-  // would make us send floods of tiny segments (CVE-2019-11479); like Linux, clamp it to 64.
-  m_peer_mss = std::max<std::uint16_t>(o.mss.value_or(536), 64);
-  // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option. §2.3: "If a
-  // Window Scale option is received with a shift.cnt value larger than 14, the TCP SHOULD log
-  // the error but MUST use 14 instead of the specified value."
-  m_wscale_ok = m_cfg.window_scaling && o.window_scale.has_value();
-  m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*o.window_scale, 14) : 0;
-  m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
-  // RFC 2018 §2: SACK may be used when both sides sent SACK-permitted.
-  m_sack_ok = m_cfg.sack && o.sack_permitted;
-  // RFC 7323 §3.2: timestamps are used when both SYNs carried them.
-  m_ts_ok = m_cfg.timestamps && o.timestamps.has_value();
-  if (m_ts_ok) m_ts_recent = o.timestamps->tsval;
+void connection<P>::take_syn(instant now, const wire::tcp_repr& syn, seq_number wl2) {
+  m_irs = syn.seq;
+  m_rcv_nxt = syn.seq + 1;
+  take_syn_options(syn.options);
+  m_ts_recent_time = now;
+  m_snd_wnd = syn.window;
+  m_max_snd_wnd = m_snd_wnd;
+  m_snd_wl1 = syn.seq;
+  m_snd_wl2 = wl2;
+  m_rcv_adv = m_rcv_nxt + syn_window(rcv_space());
+}
+
+/// Takes the options of the peer's SYN: MSS, window scaling, SACK and timestamps are what both
+/// sides agree on (negotiate_syn in tcp/handshake.hpp: RFC 9293 §3.7.1, RFC 7323 §2.2-§3.2, RFC
+/// 2018 §2), and TS.Recent starts at the SYN's TSval (RFC 7323 §4.3).
+template <class P>
+void connection<P>::take_syn_options(const wire::tcp_options& syn) {
+  const auto a = negotiate_syn(m_cfg, syn);
+  m_peer_mss = a.peer_mss;
+  m_wscale_ok = a.window_scaling;
+  m_snd_wscale = a.snd_wscale;
+  m_rcv_wscale = m_wscale_ok ? rcv_wscale_for(m_cfg.recv_buffer) : 0;
+  m_sack_ok = a.sack;
+  m_ts_ok = a.timestamps;
+  if (m_ts_ok) m_ts_recent = syn.timestamps->tsval;
   m_cc.set_smss(effective_mss_base());
 }
 
@@ -244,12 +217,8 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   detect_loss(now, false);
   // RFC 7323 §4.3 (2), R3: the segment passed every check above (SEG.TSval >= TS.Recent
   // included) and is processed, so it may update TS.Recent (take_ts in on_segment_synchronized).
-  if (m_ts_ok && seg.seq <= m_last_ack_sent) {
-    m_ts_recent = ts->tsval;
-    m_ts_recent_time = now;
-  }
-  m_keepalive_sent = 0;
-  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+  if (m_ts_ok && seg.seq <= m_last_ack_sent) update_ts_recent(now, ts->tsval);
+  note_peer_alive(now);
   // "seventh, process the segment text" (process_text, in order, untrimmed, no FIN).
   if (data) {
     note_segment_size(seg.payload.size());
@@ -339,7 +308,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
       // that: the FIN we took (at RCV.NXT - 1), with the ACK bit and an acceptable ACK (RFC 5961
       // §5.2). Any FIN used to restart the timer, so forged ones (no ACK bit, any sequence
       // number) could hold TIME-WAIT for ever (found by the connection fuzzer).
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+      restart_time_wait(now);
     }
     send_oow_ack(now, seg);
     return;
@@ -420,14 +389,8 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
   if (!process_ack(now, seg, syn_window)) return;
 
   // The segment passed every check and is processed: R3 (see take_ts above).
-  if (take_ts) {
-    m_ts_recent = ts->tsval;
-    m_ts_recent_time = now;
-  }
-
-  // Any acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6).
-  m_keepalive_sent = 0;
-  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+  if (take_ts) update_ts_recent(now, ts->tsval);
+  note_peer_alive(now);
 
   // "sixth, check the URG bit": urgent data is delivered inline and the pointer is ignored
   // (RFC 6093 §6: "new applications SHOULD NOT employ the TCP urgent mechanism").
@@ -545,18 +508,13 @@ auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg, bool syn
       //  acknowledged, then enter FIN-WAIT-2 and continue processing in that state."
       if (fin_acked()) {
         set_state(tcp::state::fin_wait_2);
-        if (m_read_closed) m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+        if (m_read_closed) start_fin_wait_2_timeout(now);
       }
       break;
     case tcp::state::closing:
       // "In addition to the processing for the ESTABLISHED state, if the ACK acknowledges our
       //  FIN, then enter the TIME-WAIT state; otherwise, ignore the segment."
-      if (fin_acked()) {
-        m_timers.clear_all();
-        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-        set_state(tcp::state::time_wait);
-        raise(event::closed);
-      }
+      if (fin_acked()) enter_time_wait(now);
       break;
     case tcp::state::last_ack:
       // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our
@@ -787,24 +745,18 @@ void connection<P>::process_fin(instant now) {
       // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT, start the
       //  time-wait timer, turn off the other timers; otherwise, enter the CLOSING state."
       if (fin_acked()) {
-        m_timers.clear_all();
-        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-        set_state(tcp::state::time_wait);
-        raise(event::closed);
+        enter_time_wait(now);
       } else {
         set_state(tcp::state::closing);
       }
       break;
     case tcp::state::fin_wait_2:
       // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers."
-      m_timers.clear_all();
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-      set_state(tcp::state::time_wait);
-      raise(event::closed);
+      enter_time_wait(now);
       break;
     case tcp::state::time_wait:
       // "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+      restart_time_wait(now);
       break;
     default:
       break; // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state."

@@ -253,16 +253,17 @@ auto connection<P>::build_header(instant now, seq_number seq, bool syn, bool fin
   }
   if (syn) {
     flags = flags | wire::tcp_flag::syn;
-    // Our SYN offers what the config enables; a SYN-ACK answers only what the peer offered.
-    const bool answering = m_state != tcp::state::syn_sent;
-    r.options.mss = m_cfg.mss;
-    if (answering ? m_wscale_ok : m_cfg.window_scaling)
-      r.options.window_scale = answering ? m_rcv_wscale : wanted_rcv_wscale();
-    r.options.sack_permitted = answering ? m_sack_ok : m_cfg.sack;
-    if (answering ? m_ts_ok : m_cfg.timestamps)
-      r.options.timestamps = wire::tcp_timestamps{tsval(now), answering ? m_ts_recent : 0u};
+    // Our SYN offers what the config enables; a SYN-ACK answers only what the peer offered
+    // (syn_options in tcp/handshake.hpp, which SYN cookies use too).
+    if (m_state == tcp::state::syn_sent) {
+      r.options = syn_options(m_cfg, m_cfg.window_scaling, m_cfg.sack,
+                              m_cfg.timestamps ? std::optional{wire::tcp_timestamps{tsval(now), 0u}} : std::nullopt);
+    } else {
+      r.options = syn_options(m_cfg, m_wscale_ok, m_sack_ok,
+                              m_ts_ok ? std::optional{wire::tcp_timestamps{tsval(now), m_ts_recent}} : std::nullopt);
+    }
     // RFC 7323 §2.2: the window in a SYN is never scaled.
-    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(rcv_space(), 65535));
+    r.window = syn_window(rcv_space());
   } else {
     r.window = window_field();
     if (m_ts_ok) r.options.timestamps = wire::tcp_timestamps{tsval(now), m_ts_recent};
@@ -372,9 +373,7 @@ void connection<P>::on_retransmit_timeout(instant now) {
   // An orphan gives up after orphan_retries (Linux's tcp_orphan_retries; see orphan()).
   const auto retries = m_orphan ? std::min(m_cfg.max_retries, m_cfg.orphan_retries) : m_cfg.max_retries;
   const auto limit = syn_acked() ? retries : m_cfg.syn_retries;
-  const bool user_timeout = m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
-                            now - m_user_timer_start >= m_cfg.user_timeout;
-  if (m_recovery.retries() >= limit || user_timeout) {
+  if (m_recovery.retries() >= limit || user_timeout_expired(now)) {
     ++m_shared->stats.timeouts;
     if (!syn_acked()) ++m_shared->stats.attempt_fails;
     if (m_orphan && m_recovery.retries() >= limit) ++m_shared->stats.orphans_timed_out;
@@ -400,8 +399,7 @@ void connection<P>::on_retransmit_timeout(instant now) {
 template <class P>
 void connection<P>::on_persist_timeout(instant now) {
   if (!has_unsent() || m_snd_nxt != m_snd_una) return;
-  if (m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
-      now - m_user_timer_start >= m_cfg.user_timeout) {
+  if (user_timeout_expired(now)) {
     ++m_shared->stats.timeouts;
     enter_closed(error::timed_out);
     return;
