@@ -870,6 +870,11 @@ private:
     raise(event::writable);
     if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
   }
+  /// RFC 5961 §5.2: "the ACK value is considered acceptable only if it is in the range of
+  /// ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT)".
+  auto ack_acceptable(const wire::tcp_repr& seg) const noexcept -> bool {
+    return !(seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd);
+  }
   /// RFC 7323 §5.5: "an implementation of PAWS [must] include a mechanism to "invalidate" the
   /// TS.Recent value when a connection is idle for more than 24 days".
   auto ts_recent_valid(instant now) const noexcept -> bool {
@@ -890,11 +895,25 @@ private:
     m_rcv_mss = std::max<std::uint16_t>(m_rcv_mss, static_cast<std::uint16_t>(std::min<std::size_t>(len, m_cfg.mss)));
   }
   auto enqueue_in_order(bytes_view payload) -> std::size_t;
+  // RFC 9293 §3.10.7.4's steps (and RFC 7323's checks before them), in order.
+  auto check_timestamp_present(const wire::tcp_repr& seg) -> bool;
+  auto take_syn_ack_in_syn_received(instant now, const wire::tcp_repr& seg) -> bool;
+  auto check_paws(instant now, const wire::tcp_repr& seg) -> bool;
+  auto first_check_sequence_number(instant now, const wire::tcp_repr& seg) -> bool;
   auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
+  auto ts_recent_update_allowed(instant now, const wire::tcp_repr& seg) const -> bool;
+  auto second_check_rst(instant now, const wire::tcp_repr& seg) -> bool;
+  auto fourth_check_syn(instant now, const wire::tcp_repr& seg) -> bool;
+  auto fifth_check_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
+  auto ack_of_syn(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
+  void ack_established(instant now, const wire::tcp_repr& seg);
+  auto ack_of_fin(instant now) -> bool;
+  void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
+  auto text_allowed() const noexcept -> bool;
+  auto seventh_process_text(instant now, seq_number seq, bytes_view payload) -> bool;
+  void eighth_check_fin(instant now, bool fin, seq_number text_end);
   void take_syn(instant now, const wire::tcp_repr& syn, seq_number wl2);
   void take_syn_options(const wire::tcp_options& syn);
-  auto process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
-  void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
   void process_fin(instant now);
   void update_send_window(const wire::tcp_repr& seg);
   void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery);
