@@ -924,7 +924,23 @@ private:
   void send_oow_ack(instant now, const wire::tcp_repr& seg);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
 
-  // Output (tcp/output.hpp)
+  // Output (tcp/output.hpp): poll_transmit's steps, in order.
+  template <class Emit>
+  auto transmit_reset(Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto retransmit_first_segment(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto retransmit_go_back_n(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto transmit_sack_recovery(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto transmit_new_data(instant now, Emit& emit, std::size_t& sent) -> bool;
+  auto small_segment_allowed(std::uint32_t len, std::uint32_t unsent) const noexcept -> bool;
+  void arm_persist_timer(instant now);
+  template <class Emit>
+  auto transmit_probes(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  void transmit_ack(instant now, Emit& emit, std::size_t& sent);
   template <class Emit>
   auto emit_range(instant now, Emit& emit, seq_number from, std::uint32_t max_len, bool rtx) -> std::uint32_t;
   template <class Emit>
