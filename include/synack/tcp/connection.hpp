@@ -2,9 +2,13 @@
 //
 // Heads up! Before working on this file, read RFC 9293 (at least §3.3 to §3.10), RFC 1122
 // §4.2, RFC 6298, RFC 5681, RFC 7323 and RFC 5961. The code follows RFC 9293 §3.10's event
-// processing step by step and quotes it; STYLE.md point 6 describes the shape.
+// processing step by step and quotes it: each step of §3.10.7.4 is a function of tcp/input.hpp
+// named after it, each step of the output one of tcp/output.hpp; loss recovery is a component
+// of its own (tcp/loss_recovery.hpp), and the setup rules shared with tcp::layer are in
+// tcp/handshake.hpp. docs/tcp.md lists where is what.
 //
-// The connection never does I/O and never reads a clock (STYLE.md point 4). Its owner drives it:
+// The connection never does I/O and never reads a clock (it is sans-IO, docs/architecture.md:
+// every function takes `now`). Its owner drives it:
 //   - user calls: open() / listen() (§3.10.1), send() (§3.10.2), recv() (§3.10.3),
 //     shutdown_write() / close() (§3.10.4), abort() (§3.10.5);
 //   - on_segment(now, seg) for every segment of this 4-tuple (tcp/input.hpp);
@@ -816,14 +820,17 @@ private:
   auto rcv_wnd() const noexcept -> std::uint32_t {
     return m_rcv_adv > m_rcv_nxt ? static_cast<std::uint32_t>(m_rcv_adv - m_rcv_nxt) : 0;
   }
-  /// Payload per full-sized segment we send: RFC 9293 §3.7.1 "Eff.snd.MSS = min(SendMSS+20,
-  /// MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in the header.
-  /// The largest segment (payload + TCP options) we may send: the peer's MSS, our own (the
-  /// link MTU's), and the path's (RFC 1191), whichever is smallest.
+  /// The largest segment (payload + TCP options) we may send: the peer's MSS (RFC 9293 §3.7.1
+  /// SendMSS; ours until its SYN arrived), our own (the link MTU's), and the path's (RFC 1191),
+  /// whichever is smallest.
   auto mss_cap() const noexcept -> std::uint16_t {
     const std::uint16_t peer = m_peer_mss ? m_peer_mss : m_cfg.mss;
     return std::min({peer, m_cfg.mss, m_path_mss});
   }
+  /// Payload per full-sized segment we send (RFC 5681's SMSS): RFC 9293 §3.7.1 "Eff.snd.MSS =
+  /// min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in
+  /// TCPhdrsize (a segment that carries SACK blocks too is cut shorter by emit_range); at least
+  /// 64.
   auto effective_mss_base() const noexcept -> std::uint16_t {
     const auto mss = mss_cap();
     const std::uint16_t ts = m_ts_ok ? 12 : 0;

@@ -520,15 +520,17 @@ auto connection<P>::ack_of_syn(instant now, const wire::tcp_repr& seg, bool syn_
 /// (update_send_window). The ACK is acceptable (RFC 5961 §5.2, checked by the caller).
 template <class P>
 void connection<P>::ack_established(instant now, const wire::tcp_repr& seg) {
-  const auto scaled_wnd = std::uint32_t{seg.window} << m_snd_wscale;
-  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": "(a) the receiver of the ACK has outstanding data,
-  // (b) the incoming acknowledgment carries no data, (c) the SYN and FIN bits are both off,
-  // (d) the acknowledgment number is equal to the greatest acknowledgment received on the given
-  // connection (TCP.UNA from [RFC793]) and (e) the advertised window in the incoming
-  // acknowledgment equals the advertised window in the last incoming acknowledgment." Used
-  // only when SACK is not in use (below). The SYN bit is off here (the fourth check).
-  const bool rfc5681_dup_ack = flight_size() > 0 && seg.payload.empty() && !seg.flags.has(wire::tcp_flag::fin) &&
-                               seg.ack == m_snd_una && scaled_wnd == m_snd_wnd;
+  // RFC 5681 §2's five conditions of a "DUPLICATE ACKNOWLEDGMENT" (is_duplicate_ack in
+  // tcp/sack_scoreboard.hpp), judged before this ACK is applied. Used only when SACK is not in
+  // use (below).
+  const bool rfc5681_dup_ack = is_duplicate_ack(dup_ack_facts{.outstanding_data = flight_size() > 0,
+                                                              .seg_len = seg.payload.size(),
+                                                              .syn = seg.flags.has(wire::tcp_flag::syn),
+                                                              .fin = seg.flags.has(wire::tcp_flag::fin),
+                                                              .seg_ack = seg.ack,
+                                                              .snd_una = m_snd_una,
+                                                              .seg_wnd = std::uint32_t{seg.window} << m_snd_wscale,
+                                                              .last_wnd = m_snd_wnd});
   // RFC 6675 §4 Update() on every acceptable ACK; it also ends a recovery whose point is
   // reached. Blocks are only read when SACK was negotiated.
   const auto blocks = m_sack_ok ? seg.options.sack_blocks() : std::span<const wire::sack_block>{};
