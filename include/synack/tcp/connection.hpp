@@ -2,9 +2,13 @@
 //
 // Heads up! Before working on this file, read RFC 9293 (at least §3.3 to §3.10), RFC 1122
 // §4.2, RFC 6298, RFC 5681, RFC 7323 and RFC 5961. The code follows RFC 9293 §3.10's event
-// processing step by step and quotes it; STYLE.md point 6 describes the shape.
+// processing step by step and quotes it: each step of §3.10.7.4 is a function of tcp/input.hpp
+// named after it, each step of the output one of tcp/output.hpp; loss recovery is a component
+// of its own (tcp/loss_recovery.hpp), and the setup rules shared with tcp::layer are in
+// tcp/handshake.hpp. docs/tcp.md lists where is what.
 //
-// The connection never does I/O and never reads a clock (STYLE.md point 4). Its owner drives it:
+// The connection never does I/O and never reads a clock (it is sans-IO, docs/architecture.md:
+// every function takes `now`). Its owner drives it:
 //   - user calls: open() / listen() (§3.10.1), send() (§3.10.2), recv() (§3.10.3),
 //     shutdown_write() / close() (§3.10.4), abort() (§3.10.5);
 //   - on_segment(now, seg) for every segment of this 4-tuple (tcp/input.hpp);
@@ -35,6 +39,8 @@
 
 #include "synack/tcp/assembler.hpp"
 #include "synack/tcp/config.hpp"
+#include "synack/tcp/handshake.hpp"
+#include "synack/tcp/loss_recovery.hpp"
 #include "synack/tcp/policies.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
 #include "synack/tcp/sack_scoreboard.hpp"
@@ -182,7 +188,7 @@ public:
     if (m_state != tcp::state::closed) return;
     m_active_open = true;
     ++m_shared->stats.active_opens;
-    m_rcv_wscale = m_cfg.window_scaling ? wanted_rcv_wscale() : 0;
+    m_rcv_wscale = m_cfg.window_scaling ? rcv_wscale_for(m_cfg.recv_buffer) : 0;
     set_state(tcp::state::syn_sent);
     // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to
     //  ISS+1, enter SYN-SENT state, and return." SND.NXT moves when the SYN is emitted.
@@ -214,27 +220,25 @@ public:
     m_syn_acked = true;
     m_snd_nxt = ack.ack;
     m_snd_buf_seq = ack.ack;
-    m_rtx_nxt = ack.ack;
+    m_recovery.set_rtx_nxt(ack.ack);
     m_irs = ack.seq - 1;
     m_rcv_nxt = ack.seq;
     m_last_ack_sent = ack.seq;
-    m_peer_mss = std::max<std::uint16_t>(mss, 64);
-    m_wscale_ok = m_cfg.window_scaling && peer_wscale.has_value();
-    m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*peer_wscale, 14) : 0;
-    m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
-    m_sack_ok = m_cfg.sack && sack_permitted;
-    m_ts_ok = m_cfg.timestamps && timestamps && ack.options.timestamps.has_value();
-    if (m_ts_ok) {
-      m_ts_recent = ack.options.timestamps->tsval;
-      m_ts_recent_time = now;
-    }
-    m_cc.set_smss(effective_mss_base());
+    // The options of the peer's SYN, as the cookie kept them (the timestamps are this ACK's),
+    // negotiated as any SYN's are.
+    wire::tcp_options syn{};
+    syn.mss = mss;
+    syn.window_scale = peer_wscale;
+    syn.sack_permitted = sack_permitted;
+    if (timestamps) syn.timestamps = ack.options.timestamps;
+    take_syn_options(syn);
+    if (m_ts_ok) m_ts_recent_time = now;
     m_snd_wnd = std::uint32_t{ack.window} << m_snd_wscale;
     m_max_snd_wnd = m_snd_wnd;
     m_snd_wl1 = ack.seq;
     m_snd_wl2 = ack.ack;
     // The SYN-ACK advertised min(buffer, 65535) unscaled; that is the edge the peer knows.
-    m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
+    m_rcv_adv = m_rcv_nxt + syn_window(rcv_space());
     ++m_shared->stats.passive_opens;
     set_state(tcp::state::syn_received);
     complete_handshake(now);
@@ -396,9 +400,11 @@ public:
   /// What changed since the last call (a set of `event` bits), and clears it.
   auto take_events() noexcept -> event_set { return std::exchange(m_events, 0); }
   /// True when output may be pending (the owner polls such connections first).
-  auto wants_poll() const noexcept -> bool { return m_ack_now || m_reply.has_value() || has_unsent() || m_rtx_due; }
+  auto wants_poll() const noexcept -> bool {
+    return m_ack_now || m_reply.has_value() || has_unsent() || m_recovery.rtx_due();
+  }
   /// Whether a fast recovery (RFC 6582 / RFC 6675) is in progress.
-  auto in_recovery() const noexcept -> bool { return m_scoreboard.in_recovery(); }
+  auto in_recovery() const noexcept -> bool { return m_recovery.in_recovery(); }
 
   /// What the handshake negotiated (for tests, `ss -tin`-like printing and the trace).
   struct negotiated {
@@ -496,30 +502,31 @@ public:
     f("read_closed", m_read_closed);
     f("ack_now", m_ack_now);
     f("window_update_check", m_window_update_check);
-    f("rtx_due", m_rtx_due);
+    f("rtx_due", m_recovery.rtx_due());
     f("syn_rtx_due", m_syn_rtx_due);
     f("reply", m_reply ? m_reply->seq : std::optional<seq_number>{});
     f("srtt", m_rtt.srtt());
     f("rttvar", m_rtt.rttvar());
     f("rto", m_rtt.rto());
-    f("retries", m_retries);
+    f("retries", m_recovery.retries());
     f("rtt_timing", m_sampler.timing());
     f("rtt_timed_end", m_sampler.timed_seq_end());
     f("syn_timed_out", m_syn_timed_out);
-    f("rtx_nxt", m_rtx_nxt);
-    f("rto_recover", m_rto_recover);
-    f("rto_recovery", m_rto_recovery);
-    f("rtx_len", m_rtx_len);
-    f("dup_acks", m_dup_acks);
-    f("in_recovery", m_scoreboard.in_recovery());
-    f("sb_high_ack", m_scoreboard.high_ack());
-    f("sb_high_rxt", m_scoreboard.high_rxt());
-    f("sb_recovery_point", m_scoreboard.recovery_point());
-    f("sb_sacked_bytes", m_scoreboard.sacked_bytes());
-    f("sb_ranges", m_scoreboard.ranges().size());
+    f("rtx_nxt", m_recovery.rtx_nxt());
+    f("rto_recover", m_recovery.rto_recover());
+    f("rto_recovery", m_recovery.rto_recovery());
+    f("rtx_len", m_recovery.rtx_len());
+    f("dup_acks", m_recovery.dup_acks());
+    const auto& sb = m_recovery.scoreboard();
+    f("in_recovery", sb.in_recovery());
+    f("sb_high_ack", sb.high_ack());
+    f("sb_high_rxt", sb.high_rxt());
+    f("sb_recovery_point", sb.recovery_point());
+    f("sb_sacked_bytes", sb.sacked_bytes());
+    f("sb_ranges", sb.ranges().size());
     f("cwnd", m_cc.cwnd());
     f("ssthresh", m_cc.ssthresh());
-    f("retransmitted", m_retransmitted);
+    f("retransmitted", m_recovery.retransmitted());
     f("unacked_bytes", m_unacked_bytes);
     f("rcv_mss", m_rcv_mss);
     f("timer_retransmit", m_timers.at(timer_kind::retransmit));
@@ -553,7 +560,7 @@ public:
     if (!on) m_timers.clear(timer_kind::keepalive);
   }
   /// Segments retransmitted by this connection.
-  auto retransmissions() const noexcept -> std::uint64_t { return m_retransmitted; }
+  auto retransmissions() const noexcept -> std::uint64_t { return m_recovery.retransmitted(); }
 
 private:
   // For snapshot(): every field as a number (an absent optional is 0, a present one 1 + value).
@@ -585,7 +592,7 @@ private:
     if (e != error::none && m_error == error::none) m_error = e;
     m_timers.clear_all();
     m_ack_now = false;
-    m_rtx_due = false;
+    m_recovery.cancel_head();
     set_state(tcp::state::closed);
     raise(event::closed);
     raise(event::readable);
@@ -625,7 +632,7 @@ private:
       // read, FIN_WAIT_2 must not wait for the peer's FIN forever (the FIN_WAIT_2 timeout
       // starts here if that state was entered before).
       if (full && m_state == tcp::state::fin_wait_2 && !m_timers.is_set(timer_kind::close))
-        m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+        start_fin_wait_2_timeout(now);
       return;
     }
     switch (m_state) {
@@ -646,6 +653,38 @@ private:
       default:
         break; // FIN_WAIT_*, CLOSING, LAST_ACK, TIME_WAIT: already closing.
     }
+  }
+
+  /// Enters TIME-WAIT (RFC 9293 §3.10.7.4, from CLOSING, FIN-WAIT-1 or FIN-WAIT-2): "start the
+  /// time-wait timer, turn off the other timers". For the application the connection is over.
+  void enter_time_wait(instant now) {
+    m_timers.clear_all();
+    restart_time_wait(now);
+    set_state(tcp::state::time_wait);
+    raise(event::closed);
+  }
+  /// TIME-WAIT: "Restart the 2 MSL time-wait timeout" (the peer's FIN was retransmitted).
+  void restart_time_wait(instant now) { m_timers.set(timer_kind::close, now + 2 * m_cfg.msl); }
+  /// FIN-WAIT-2 after a full CLOSE: nobody will read what the peer sends, so the peer's FIN is
+  /// not waited for forever (config::fin_wait_2_timeout, Linux's tcp_fin_timeout).
+  void start_fin_wait_2_timeout(instant now) { m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout); }
+  /// RFC 9293 §3.10.8 "USER TIMEOUT" (config::user_timeout, RFC 5482's value): data has waited
+  /// unacknowledged, or on a closed window, for longer than the user allows.
+  auto user_timeout_expired(instant now) const noexcept -> bool {
+    return m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
+           now - m_user_timer_start >= m_cfg.user_timeout;
+  }
+  /// RFC 7323 §4.3 (2): "SEG.TSval is copied to TS.Recent" (rule R3 of §5.3), and when (for
+  /// PAWS' 24-day rule, §5.5).
+  void update_ts_recent(instant now, std::uint32_t tsval) noexcept {
+    m_ts_recent = tsval;
+    m_ts_recent_time = now;
+  }
+  /// An acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6): the keep-alive count
+  /// starts over, and the idle time.
+  void note_peer_alive(instant now) {
+    m_keepalive_sent = 0;
+    if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
   }
 
   /// Queues a RST (sent by the next poll_transmit): <SEQ=seq><CTL=RST> or, with an ack,
@@ -713,8 +752,7 @@ private:
       return false;
     }
     lower_path_mss(now, mss);
-    m_rtx_due = true; // the segment that was too big is resent in the new size
-    m_rtx_len = effective_mss_base();
+    m_recovery.retransmit_head(effective_mss_base()); // the segment that was too big, in the new size
     return true;
   }
   /// RFC 1191 §6.1: the MSS follows the path MTU (minus 40 bytes of IPv4 and TCP headers).
@@ -723,7 +761,7 @@ private:
     m_pmtu_acked = 0;
     m_pmtu_pending_mss = 0;
     m_cc.set_smss(effective_mss_base());
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.set_smss(effective_mss_base());
     ++m_shared->stats.pmtu_reductions;
     // RFC 1191 §6.3: "When a PMTU value has not been decreased for a while (on the order of 10
     // minutes), the PMTU estimate should be set to the first-hop data-link MTU, and the
@@ -738,7 +776,7 @@ private:
     m_pmtu_acked = 0;
     m_pmtu_pending_mss = 0;
     m_cc.set_smss(effective_mss_base());
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.set_smss(effective_mss_base());
     ++m_shared->stats.pmtu_increases;
   }
   /// SND.UNA advanced by `acked` bytes (tcp/input.hpp on_new_ack): the largest segment known to
@@ -771,19 +809,9 @@ private:
   auto syn_acked() const noexcept -> bool { return m_syn_acked; }
   auto fin_acked() const noexcept -> bool { return m_fin_queued && m_snd_una == fin_seq() + 1; }
   auto flight_size() const noexcept -> std::uint32_t { return static_cast<std::uint32_t>(m_snd_nxt - m_snd_una); }
-  auto sack_recovery() const noexcept -> bool { return m_sack_ok && m_scoreboard.in_recovery(); }
-  /// The first byte at or after `s` the receiver has not SACKed (go-back-N skips SACKed data).
-  auto skip_sacked(seq_number s) const noexcept -> seq_number {
-    for (const auto& r : m_scoreboard.ranges())
-      if (r.left <= s && s < r.right) s = r.right;
-    return s;
-  }
-  /// How many bytes from `s` can be resent before reaching SACKed data (or SND.NXT).
-  auto unsacked_run(seq_number s) const noexcept -> std::uint32_t {
-    seq_number end = m_snd_nxt;
-    for (const auto& r : m_scoreboard.ranges())
-      if (s < r.left && r.left < end) end = r.left;
-    return end > s ? static_cast<std::uint32_t>(end - s) : 0u;
+  /// What loss recovery reads of the sender (tcp/loss_recovery.hpp).
+  auto sender() const noexcept -> sender_state {
+    return sender_state{m_snd_una, m_snd_nxt, effective_mss_base(), m_sack_ok};
   }
 
   /// The receive window we can offer: free space in the receive buffer.
@@ -792,20 +820,17 @@ private:
   auto rcv_wnd() const noexcept -> std::uint32_t {
     return m_rcv_adv > m_rcv_nxt ? static_cast<std::uint32_t>(m_rcv_adv - m_rcv_nxt) : 0;
   }
-  /// RFC 7323 §2.3: the shift that makes our receive buffer fit the 16-bit field (max 14).
-  auto wanted_rcv_wscale() const noexcept -> std::uint8_t {
-    std::uint8_t s = 0;
-    while (s < 14 && (std::uint64_t{m_cfg.recv_buffer} >> s) > 65535) ++s;
-    return s;
-  }
-  /// Payload per full-sized segment we send: RFC 9293 §3.7.1 "Eff.snd.MSS = min(SendMSS+20,
-  /// MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in the header.
-  /// The largest segment (payload + TCP options) we may send: the peer's MSS, our own (the
-  /// link MTU's), and the path's (RFC 1191), whichever is smallest.
+  /// The largest segment (payload + TCP options) we may send: the peer's MSS (RFC 9293 §3.7.1
+  /// SendMSS; ours until its SYN arrived), our own (the link MTU's), and the path's (RFC 1191),
+  /// whichever is smallest.
   auto mss_cap() const noexcept -> std::uint16_t {
     const std::uint16_t peer = m_peer_mss ? m_peer_mss : m_cfg.mss;
     return std::min({peer, m_cfg.mss, m_path_mss});
   }
+  /// Payload per full-sized segment we send (RFC 5681's SMSS): RFC 9293 §3.7.1 "Eff.snd.MSS =
+  /// min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize", with the timestamp option counted in
+  /// TCPhdrsize (a segment that carries SACK blocks too is cut shorter by emit_range); at least
+  /// 64.
   auto effective_mss_base() const noexcept -> std::uint16_t {
     const auto mss = mss_cap();
     const std::uint16_t ts = m_ts_ok ? 12 : 0;
@@ -842,8 +867,7 @@ private:
   /// bytes."; signals "connected"; starts the keep-alive timer.
   void complete_handshake(instant now) {
     if (in_state(m_state, tcp::state::syn_sent | tcp::state::syn_received)) set_state(tcp::state::established);
-    m_scoreboard.reset(m_snd_una);
-    m_scoreboard.set_smss(effective_mss_base());
+    m_recovery.start(m_snd_una, effective_mss_base());
     m_rtt.on_handshake_complete(m_syn_timed_out);
     if (m_syn_timed_out) {
       m_cc = make_controller(m_cfg,
@@ -852,6 +876,11 @@ private:
     raise(event::connected);
     raise(event::writable);
     if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+  }
+  /// RFC 5961 §5.2: "the ACK value is considered acceptable only if it is in the range of
+  /// ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT)".
+  auto ack_acceptable(const wire::tcp_repr& seg) const noexcept -> bool {
+    return !(seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd);
   }
   /// RFC 7323 §5.5: "an implementation of PAWS [must] include a mechanism to "invalidate" the
   /// TS.Recent value when a connection is idle for more than 24 days".
@@ -873,10 +902,25 @@ private:
     m_rcv_mss = std::max<std::uint16_t>(m_rcv_mss, static_cast<std::uint16_t>(std::min<std::size_t>(len, m_cfg.mss)));
   }
   auto enqueue_in_order(bytes_view payload) -> std::size_t;
+  // RFC 9293 §3.10.7.4's steps (and RFC 7323's checks before them), in order.
+  auto check_timestamp_present(const wire::tcp_repr& seg) -> bool;
+  auto take_syn_ack_in_syn_received(instant now, const wire::tcp_repr& seg) -> bool;
+  auto check_paws(instant now, const wire::tcp_repr& seg) -> bool;
+  auto first_check_sequence_number(instant now, const wire::tcp_repr& seg) -> bool;
   auto segment_acceptable(const wire::tcp_repr& seg) const -> bool;
-  void take_syn_options(const wire::tcp_repr& syn, bool we_offered);
-  auto process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
+  auto ts_recent_update_allowed(instant now, const wire::tcp_repr& seg) const -> bool;
+  auto second_check_rst(instant now, const wire::tcp_repr& seg) -> bool;
+  auto fourth_check_syn(instant now, const wire::tcp_repr& seg) -> bool;
+  auto fifth_check_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
+  auto ack_of_syn(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool;
+  void ack_established(instant now, const wire::tcp_repr& seg);
+  auto ack_of_fin(instant now) -> bool;
   void process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload);
+  auto text_allowed() const noexcept -> bool;
+  auto seventh_process_text(instant now, seq_number seq, bytes_view payload) -> bool;
+  void eighth_check_fin(instant now, bool fin, seq_number text_end);
+  void take_syn(instant now, const wire::tcp_repr& syn, seq_number wl2);
+  void take_syn_options(const wire::tcp_options& syn);
   void process_fin(instant now);
   void update_send_window(const wire::tcp_repr& seg);
   void on_new_ack(instant now, const wire::tcp_repr& seg, std::uint32_t acked, bool left_recovery);
@@ -887,7 +931,23 @@ private:
   void send_oow_ack(instant now, const wire::tcp_repr& seg);
   void schedule_ack(instant now, std::size_t payload_len, bool in_order);
 
-  // Output (tcp/output.hpp)
+  // Output (tcp/output.hpp): poll_transmit's steps, in order.
+  template <class Emit>
+  auto transmit_reset(Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto retransmit_first_segment(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto retransmit_go_back_n(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto transmit_sack_recovery(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  auto transmit_new_data(instant now, Emit& emit, std::size_t& sent) -> bool;
+  auto small_segment_allowed(std::uint32_t len, std::uint32_t unsent) const noexcept -> bool;
+  void arm_persist_timer(instant now);
+  template <class Emit>
+  auto transmit_probes(instant now, Emit& emit, std::size_t& sent) -> bool;
+  template <class Emit>
+  void transmit_ack(instant now, Emit& emit, std::size_t& sent);
   template <class Emit>
   auto emit_range(instant now, Emit& emit, seq_number from, std::uint32_t max_len, bool rtx) -> std::uint32_t;
   template <class Emit>
@@ -964,26 +1024,16 @@ private:
   bool m_orphan = false;       // released by the application (orphan())
   bool m_ack_now = false;      // an ACK must go out on the next poll
   bool m_window_update_check = false;
-  bool m_rtx_due = false;     // a retransmission is due (RTO, fast or partial ACK)
   bool m_syn_rtx_due = false; // the SYN (SYN-ACK) must be (re)sent
   std::optional<control_reply> m_reply;
 
-  // Retransmission (RFC 6298) and loss recovery (RFC 5681, 6582, 6675).
+  // Retransmission timer (RFC 6298), loss recovery (RFC 5681, 6582, 6675; tcp/loss_recovery.hpp)
+  // and congestion control (tcp/congestion/).
   rtt_estimator m_rtt;
-  std::uint8_t m_retries = 0;   // consecutive RTO expirations
   rtt_sampler m_sampler;        // Karn: times one segment at a time
   bool m_syn_timed_out = false; // our SYN (SYN-ACK) was retransmitted by the timer
-  seq_number m_rtx_nxt;         // next sequence to retransmit (go-back-N after an RTO)
-  seq_number m_rto_recover;     // SND.NXT when the RTO fired: go-back-N ends there
-  bool m_rto_recovery = false;  // retransmitting from m_rtx_nxt after an RTO
-  std::uint32_t m_rtx_len = 0;  // length of the retransmission m_rtx_due asks for
-  std::uint32_t m_dup_acks = 0;
-  // RFC 6675 scoreboard. It also keeps the fast-recovery episode for both SACK and NewReno
-  // recovery: its recovery point is RFC 6582's "recover", and after an RTO it holds off a new
-  // recovery until SND.UNA reaches SND.NXT of the RTO (RFC 6582 §3.2 step 4, RFC 6675 §5.1).
-  typename Policies::scoreboard m_scoreboard;
+  loss_recovery<typename Policies::scoreboard> m_recovery;
   congestion_type m_cc;
-  std::uint64_t m_retransmitted = 0;
 
   // Delayed ACK and receive-side estimates.
   std::uint32_t m_unacked_bytes = 0; // received in order since our last ACK

@@ -1,34 +1,28 @@
 // synack/tcp/input.hpp: the input path of a connection, RFC 9293 §3.10.7 SEGMENT ARRIVES.
 //
-// Call chain: on_segment() -> on_segment_{listen,syn_sent,synchronized}() -> process_ack()
-// -> process_text() -> process_fin(). Each step quotes the rule it implements. Input never
-// sends: it updates the TCB and sets flags (m_ack_now, m_rtx_due, m_reply), and
-// poll_transmit (tcp/output.hpp) builds the segments.
+// on_segment() dispatches by state: CLOSED (§3.10.7.1), on_segment_listen() (§3.10.7.2),
+// on_segment_syn_sent() (§3.10.7.3), and on_segment_synchronized() (§3.10.7.4) for
+// SYN-RECEIVED and the synchronized states, which runs RFC 7323's timestamp checks and then
+// the RFC's steps in order, one function each:
+//   check_timestamp_present, take_syn_ack_in_syn_received, check_paws (RFC 7323 §3.2, §5.3)
+//   first_check_sequence_number   "first check sequence number"
+//   second_check_rst              "second check the RST bit" (RFC 5961 §3)
+//   (third, security: not implemented)
+//   fourth_check_syn              "fourth, check the SYN bit" (RFC 5961 §4)
+//   fifth_check_ack               "fifth, check the ACK field": ack_of_syn, ack_established
+//                                 (with loss recovery, tcp/loss_recovery.hpp), ack_of_fin
+//   (sixth, URG: urgent data is delivered inline)
+//   seventh_process_text          "seventh, process the segment text"
+//   eighth_check_fin              "eighth, check the FIN bit" -> process_fin()
+// try_fast_path() is header prediction: the same updates for the common segments of an
+// ESTABLISHED connection, without the checks. Each step quotes the rule it implements. Input
+// never sends: it updates the TCB and sets flags (m_ack_now, the retransmission loss recovery
+// asks for, m_reply), and poll_transmit (tcp/output.hpp) builds the segments.
 #pragma once
 
 #include "synack/tcp/connection.hpp"
 
 namespace synack::tcp {
-
-/// RFC 9293 §3.10.7.1, the reply to a segment that reaches no connection: "If the ACK bit is
-/// off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. If the ACK
-/// bit is on, <SEQ=SEG.ACK><CTL=RST>". Nothing answers a RST.
-inline auto reset_reply_for(const wire::tcp_repr& seg) -> std::optional<wire::tcp_repr> {
-  using wire::tcp_flag;
-  if (seg.flags.has(tcp_flag::rst)) return std::nullopt;
-  wire::tcp_repr r{};
-  r.src_port = seg.dst_port;
-  r.dst_port = seg.src_port;
-  if (seg.flags.has(tcp_flag::ack)) {
-    r.seq = seg.ack;
-    r.flags = wire::tcp_flags{tcp_flag::rst};
-  } else {
-    r.seq = seq_number{0};
-    r.ack = seg.seq + seg.segment_len();
-    r.flags = wire::tcp_flags{tcp_flag::rst} | tcp_flag::ack;
-  }
-  return r;
-}
 
 template <class P>
 void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
@@ -57,36 +51,27 @@ void connection<P>::on_segment(instant now, const wire::tcp_repr& seg) {
 
 template <class P>
 void connection<P>::on_segment_listen(instant now, const wire::tcp_repr& seg) {
-  using wire::tcp_flag;
-  // "first check for a RST: An incoming RST should be ignored. Return."
-  if (seg.flags.has(tcp_flag::rst)) return;
-  // "second check for an ACK: Any acknowledgment is bad if it arrives on a connection still in
-  //  the LISTEN state. An acceptable reset segment should be formed for any arriving
-  //  ACK-bearing segment. The RST should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>"
-  if (seg.flags.has(tcp_flag::ack)) {
-    queue_rst(seg.ack, std::nullopt);
-    return;
+  // "first check for a RST", "second check for an ACK", "third check for a SYN", "fourth,
+  // other data or control" (check_listen in tcp/handshake.hpp, which tcp::layer's listeners run
+  // too).
+  switch (check_listen(seg)) {
+    case listen_action::drop:
+      return;
+    case listen_action::reset:
+      queue_rst(seg.ack, std::nullopt); // <SEQ=SEG.ACK><CTL=RST>
+      return;
+    case listen_action::syn:
+      break;
   }
-  // "third check for a SYN"
-  if (!seg.flags.has(tcp_flag::syn)) return; // "fourth, other data or control: drop"
   // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text should be
   //  queued for processing later. ISS should be selected and a SYN segment sent of the form:
   //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and SND.UNA to ISS. The
   //  connection state should be changed to SYN-RECEIVED." Data carried by the SYN is not
   //  acknowledged and so will be sent again by the peer (we do not implement TCP Fast Open).
-  m_irs = seg.seq;
-  m_rcv_nxt = seg.seq + 1;
-  take_syn_options(seg, false);
-  m_ts_recent_time = now;
-  // RFC 7323 §2.2: "The Window field in a segment where the SYN bit is set ... MUST NOT be scaled."
-  m_snd_wnd = seg.window;
-  m_max_snd_wnd = m_snd_wnd;
-  m_snd_wl1 = seg.seq;
-  m_snd_wl2 = m_iss;
+  take_syn(now, seg, m_iss);
   m_snd_una = m_iss;
   m_syn_acked = false;
   m_snd_nxt = m_iss; // the SYN-ACK goes out on the next poll_transmit, which moves SND.NXT
-  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
   m_user_timer_start = now;
   ++m_shared->stats.passive_opens;
   set_state(tcp::state::syn_received);
@@ -125,16 +110,8 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
   // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ. SND.UNA should be advanced to equal
   //  SEG.ACK (if there is an ACK), and any segments on the retransmission queue that are
   //  thereby acknowledged should be removed."
-  m_irs = seg.seq;
-  m_rcv_nxt = seg.seq + 1;
-  take_syn_options(seg, true);
-  m_ts_recent_time = now;
+  take_syn(now, seg, seg.ack);
   if (has_ack) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
-  m_snd_wnd = seg.window; // RFC 7323 §2.2: never scaled in a SYN
-  m_max_snd_wnd = m_snd_wnd;
-  m_snd_wl1 = seg.seq;
-  m_snd_wl2 = seg.ack;
-  m_rcv_adv = m_rcv_nxt + std::min<std::uint32_t>(rcv_space(), 65535);
   if (syn_acked()) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
     //  form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it. Data or controls
@@ -149,31 +126,41 @@ void connection<P>::on_segment_syn_sent(instant now, const wire::tcp_repr& seg) 
     //  <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it. Set the variables: SND.WND <- SEG.WND,
     //  SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK." Text in the SYN is dropped (see LISTEN).
     set_state(tcp::state::syn_received);
-    m_rtx_due = true;
+    m_recovery.retransmit_head();
   }
 }
 
-/// Takes the options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2-3, RFC 2018 §2).
-/// `we_offered`: this is the answer to our SYN (so we offered every option our config enables).
+/// The peer's SYN, in LISTEN or SYN-SENT: "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ"
+/// (§3.10.7.2, §3.10.7.3), its options, and the send window it offers: RFC 7323 §2.2 "The
+/// Window field in a segment where the SYN bit is set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be
+/// scaled", with "SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK" (`wl2`). The right
+/// edge of our window is then what our SYN-ACK (or SYN) offers, unscaled.
 template <class P>
-void connection<P>::take_syn_options(const wire::tcp_repr& syn, bool we_offered) {
-  (void)we_offered; // our SYN offers exactly what m_cfg enables; an option is on when both sent it
-  const auto& o = syn.options;
-  // RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP
-  // implementations MUST assume a default send MSS of 536 (576 - 40) for IPv4". A tiny MSS
-  // would make us send floods of tiny segments (CVE-2019-11479); like Linux, clamp it to 64.
-  m_peer_mss = std::max<std::uint16_t>(o.mss.value_or(536), 64);
-  // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option. §2.3: "If a
-  // Window Scale option is received with a shift.cnt value larger than 14, the TCP SHOULD log
-  // the error but MUST use 14 instead of the specified value."
-  m_wscale_ok = m_cfg.window_scaling && o.window_scale.has_value();
-  m_snd_wscale = m_wscale_ok ? std::min<std::uint8_t>(*o.window_scale, 14) : 0;
-  m_rcv_wscale = m_wscale_ok ? wanted_rcv_wscale() : 0;
-  // RFC 2018 §2: SACK may be used when both sides sent SACK-permitted.
-  m_sack_ok = m_cfg.sack && o.sack_permitted;
-  // RFC 7323 §3.2: timestamps are used when both SYNs carried them.
-  m_ts_ok = m_cfg.timestamps && o.timestamps.has_value();
-  if (m_ts_ok) m_ts_recent = o.timestamps->tsval;
+void connection<P>::take_syn(instant now, const wire::tcp_repr& syn, seq_number wl2) {
+  m_irs = syn.seq;
+  m_rcv_nxt = syn.seq + 1;
+  take_syn_options(syn.options);
+  m_ts_recent_time = now;
+  m_snd_wnd = syn.window;
+  m_max_snd_wnd = m_snd_wnd;
+  m_snd_wl1 = syn.seq;
+  m_snd_wl2 = wl2;
+  m_rcv_adv = m_rcv_nxt + syn_window(rcv_space());
+}
+
+/// Takes the options of the peer's SYN: MSS, window scaling, SACK and timestamps are what both
+/// sides agree on (negotiate_syn in tcp/handshake.hpp: RFC 9293 §3.7.1, RFC 7323 §2.2-§3.2, RFC
+/// 2018 §2), and TS.Recent starts at the SYN's TSval (RFC 7323 §4.3).
+template <class P>
+void connection<P>::take_syn_options(const wire::tcp_options& syn) {
+  const auto a = negotiate_syn(m_cfg, syn);
+  m_peer_mss = a.peer_mss;
+  m_wscale_ok = a.window_scaling;
+  m_snd_wscale = a.snd_wscale;
+  m_rcv_wscale = m_wscale_ok ? rcv_wscale_for(m_cfg.recv_buffer) : 0;
+  m_sack_ok = a.sack;
+  m_ts_ok = a.timestamps;
+  if (m_ts_ok) m_ts_recent = syn.timestamps->tsval;
   m_cc.set_smss(effective_mss_base());
 }
 
@@ -216,7 +203,7 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   using wire::tcp_flag;
   constexpr auto ack_psh = wire::tcp_flags{tcp_flag::ack} | tcp_flag::psh;
   if (!seg.flags.has(tcp_flag::ack) || (seg.flags.bits() & ~ack_psh.bits()) != 0) return false;
-  if (seg.seq != m_rcv_nxt || m_scoreboard.in_recovery() || m_ooo_fin) return false;
+  if (seg.seq != m_rcv_nxt || m_recovery.in_recovery() || m_ooo_fin) return false;
   if (m_sack_ok && !seg.options.sack_blocks().empty()) return false;
   // RFC 7323 §5.3 R1 (PAWS) must pass; a segment without the option when timestamps are in use
   // goes the general way, which drops it (§3.2: "If a non-<RST> segment is received without a
@@ -235,21 +222,14 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
     return false; // a duplicate ACK, or one the general path must judge (RFC 5961 §5.2)
   }
 
-  // "fifth, check the ACK field" (process_ack, ESTABLISHED, without its range checks): neither
-  // kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new SEG.ACK; RFC 6675 §2: no
-  // SACK blocks).
-  const auto update = m_scoreboard.update(seg.ack, {}, m_snd_nxt);
-  if (seg.ack > m_snd_una) on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
-  update_send_window(seg);
-  detect_loss(now, false);
+  // "fifth, check the ACK field" (ack_established, without the range checks of
+  // fifth_check_ack): neither kind of segment is a duplicate ACK (RFC 5681 §2: data, or a new
+  // SEG.ACK; RFC 6675 §2: no SACK blocks).
+  ack_established(now, seg);
   // RFC 7323 §4.3 (2), R3: the segment passed every check above (SEG.TSval >= TS.Recent
-  // included) and is processed, so it may update TS.Recent (take_ts in on_segment_synchronized).
-  if (m_ts_ok && seg.seq <= m_last_ack_sent) {
-    m_ts_recent = ts->tsval;
-    m_ts_recent_time = now;
-  }
-  m_keepalive_sent = 0;
-  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
+  // included) and is processed, so it may update TS.Recent (ts_recent_update_allowed).
+  if (m_ts_ok && seg.seq <= m_last_ack_sent) update_ts_recent(now, ts->tsval);
+  note_peer_alive(now);
   // "seventh, process the segment text" (process_text, in order, untrimmed, no FIN).
   if (data) {
     note_segment_size(seg.payload.size());
@@ -261,179 +241,191 @@ auto connection<P>::try_fast_path(instant now, const wire::tcp_repr& seg) -> boo
   return true;
 }
 
+/// RFC 9293 §3.10.7.4, SEGMENT ARRIVES in SYN-RECEIVED and the synchronized states: RFC 7323's
+/// timestamp checks, then the RFC's steps in order, each a function that returns false when it
+/// ended the processing of the segment (dropped, answered, or the connection closed).
 template <class P>
 void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& seg, bool syn_window) {
-  using wire::tcp_flag;
-  const bool rst = seg.flags.has(tcp_flag::rst);
-  const bool syn = seg.flags.has(tcp_flag::syn);
-  const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
-
-  // RFC 7323 §3.2: "Once TSopt has been successfully negotiated, that is both <SYN> and
-  // <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST> segment for the duration
-  // of the connection ... If a non-<RST> segment is received without a TSopt, a TCP SHOULD
-  // silently drop the segment. A received <RST> segment MUST NOT be silently dropped based
-  // solely on the lack of a TSopt." (Linux accepts such segments; docs/tcp.md.)
-  if (m_ts_ok && !ts && !rst) {
-    ++m_shared->stats.no_timestamp_drops;
-    return;
-  }
-
-  // RFC 9293 §3.5 Figure 7, simultaneous open, line 6: "ESTABLISHED <--
-  // <SEQ=300><ACK=101><CTL=SYN,ACK>": in SYN-RECEIVED, the peer's SYN-ACK that acknowledges our
-  // SYN completes the handshake. Its SYN (at IRS, so below RCV.NXT) was taken already, which
-  // would make the segment unacceptable and, answered with our SYN-ACK again, start a SYN-ACK
-  // ping-pong between two such peers. Process the rest of it as the ACK at IRS + 1 (Linux does
-  // the same), whose window is still a SYN's: never scaled (RFC 7323 §2.2). The same holds
-  // after a CLOSE in SYN-RECEIVED (FIN-WAIT-1 with our SYN not yet acknowledged).
-  if (!syn_acked() && in_state(m_state, tcp::state::syn_received | tcp::state::fin_wait_1) && syn && !rst &&
-      seg.flags.has(tcp_flag::ack) && seg.seq == m_irs && m_snd_una < seg.ack && seg.ack <= m_snd_nxt) {
-    wire::tcp_repr rest = seg;
-    rest.flags.clear(tcp_flag::syn);
-    rest.seq = seg.seq + 1;
-    on_segment_synchronized(now, rest, true);
-    return;
-  }
-
-  // RFC 7323 §5.3 PAWS, R1: "If there is a Timestamps option in the arriving segment,
-  // SEG.TSval < TS.Recent, TS.Recent is valid (see later discussion), and the RST bit is not
-  // set, then treat the arriving segment as not acceptable: Send an acknowledgment in reply as
-  // specified in [RFC0793], page 69 and drop the segment." §5.5: TS.Recent is invalid after 24
-  // days of idleness. The acknowledgment is rate-limited like the one below.
-  if (m_ts_ok && ts && !rst) {
-    const auto behind = static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0;
-    if (behind && ts_recent_valid(now)) {
-      ++m_shared->stats.paws_rejected;
-      send_oow_ack(now, seg);
-      return;
-    }
-  }
-
-  // "first check sequence number"
-  if (!segment_acceptable(seg)) {
-    ++m_shared->stats.out_of_window;
-    // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
-    //  (unless the RST bit is set, if so drop the segment and return): <SEQ=SND.NXT>
-    //  <ACK=RCV.NXT><CTL=ACK>. After sending the acknowledgment, drop the unacceptable segment
-    //  and return."
-    if (rst) return;
-    if (m_state == tcp::state::syn_received && syn && seg.seq == m_irs) {
-      // The peer did not get our SYN-ACK and sent its SYN again: send the SYN-ACK again
-      // (an ACK alone would not carry our SYN).
-      m_rtx_due = true;
-      return;
-    }
-    if (syn) {
-      // RFC 5961 §4.2: "If the SYN bit is set, irrespective of the sequence number, TCP MUST
-      // send an ACK (also referred to as challenge ACK) to the remote peer" — rate-limited
-      // like every challenge ACK (§7). An unthrottled ACK here let a blind flood of SYNs with
-      // random sequence numbers reflect every one of them to the real peer as a duplicate
-      // ACK (tests/sim/attack_test.cpp).
-      send_challenge_ack(now);
-      return;
-    }
-    if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin) && seg.flags.has(tcp_flag::ack) &&
-        seg.seq + static_cast<std::uint32_t>(seg.payload.size()) + 1 == m_rcv_nxt &&
-        !(seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd)) {
-      // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
-      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." Only
-      // that: the FIN we took (at RCV.NXT - 1), with the ACK bit and an acceptable ACK (RFC 5961
-      // §5.2). Any FIN used to restart the timer, so forged ones (no ACK bit, any sequence
-      // number) could hold TIME-WAIT for ever (found by the connection fuzzer).
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-    }
-    send_oow_ack(now, seg);
-    return;
-  }
-
-  // RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent then SEG.TSval is
-  // copied to TS.Recent; otherwise, it is ignored." (R3 in §5.3.) §5.5: "If TS.Recent is found to
-  // be invalid, then the segment is accepted, regardless of the failure of the timestamp check,
-  // and rule R3 updates TS.Recent with the TSval from the new segment" (else we would echo the
-  // stale value forever, and the peer would take it for its RTT). The copy waits until the
-  // segment has passed every check below (RST, SYN, the ACK bit, RFC 5961 §5.2's ACK range) and
-  // is processed: taken here, a forged segment at RCV.NXT with a TSval far ahead and no ACK bit
-  // (or an unacceptable ACK) was dropped but moved TS.Recent, and every real segment failed
-  // PAWS from then on (tests/sim/attack_test.cpp: a 4 MiB transfer stopped at 1 MB). Never
-  // from a RST or a SYN: both end below.
-  const bool take_ts = m_ts_ok && ts && seg.seq <= m_last_ack_sent &&
-                       (static_cast<std::int32_t>(ts->tsval - m_ts_recent) >= 0 || !ts_recent_valid(now));
-
-  // "second check the RST bit". RFC 5961 §3.2: "1) If the RST bit is set and the sequence
-  // number is outside the current receive window, silently drop the segment." (done above)
-  // "2) If the RST bit is set and the sequence number exactly matches the next expected
-  // sequence number (RCV.NXT), then TCP MUST reset the connection. 3) If the RST bit is set and
-  // the sequence number does not exactly match the next expected sequence value, yet is within
-  // the current receive window, TCP MUST send an acknowledgment (challenge ACK)".
-  if (rst) {
-    if (seg.seq != m_rcv_nxt) {
-      send_challenge_ack(now);
-      return;
-    }
-    switch (m_state) {
-      case tcp::state::syn_received:
-        // "If this connection was initiated with a passive OPEN (i.e., came from the LISTEN
-        //  state), then return this connection to LISTEN state and return. ... If this
-        //  connection was initiated with an active OPEN (i.e., came from SYN-SENT state), then
-        //  the connection was refused; signal the user "connection refused"." Our listener
-        //  stays in LISTEN by itself; this embryonic connection just ends.
-        ++m_shared->stats.attempt_fails;
-        enter_closed(m_active_open ? error::connection_refused : error::none);
-        return;
-      case tcp::state::established:
-      case tcp::state::fin_wait_1:
-      case tcp::state::fin_wait_2:
-      case tcp::state::close_wait:
-        // "If the RST bit is set, then any outstanding RECEIVEs and SEND should receive "reset"
-        //  responses. All segment queues should be flushed. Users should also receive an
-        //  unsolicited general "connection reset" signal. Enter the CLOSED state, delete the
-        //  TCB, and return."
-        ++m_shared->stats.estab_resets;
-        enter_closed(error::connection_reset);
-        return;
-      default:
-        // CLOSING, LAST-ACK, TIME-WAIT: "If the RST bit is set, then enter the CLOSED state,
-        // delete the TCB, and return." (RFC 1337's TIME-WAIT assassination hazard is accepted,
-        // as in RFC 9293 and Linux's default.)
-        enter_closed(error::none);
-        return;
-    }
-  }
-
-  // "third check security" — not implemented (see SYN-SENT).
-
-  // "fourth, check the SYN bit"
-  if (syn) {
-    if (m_state == tcp::state::syn_received && !m_active_open) {
-      // "If the connection was initiated with a passive OPEN, then return this connection to
-      //  the LISTEN state and return." The listener is still listening; this embryo ends.
-      enter_closed(error::none);
-      return;
-    }
-    // RFC 5961 §4.2 (RFC 9293 synchronized states): "If the SYN bit is set, irrespective of the
-    // sequence number, TCP endpoints MUST send a "challenge ACK" to the remote peer".
-    send_challenge_ack(now);
-    return;
-  }
-
-  // "fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
-  if (!seg.flags.has(tcp_flag::ack)) return;
-  if (!process_ack(now, seg, syn_window)) return;
-
-  // The segment passed every check and is processed: R3 (see take_ts above).
-  if (take_ts) {
-    m_ts_recent = ts->tsval;
-    m_ts_recent_time = now;
-  }
-
-  // Any acceptable segment shows the peer is alive (RFC 1122 §4.2.3.6).
-  m_keepalive_sent = 0;
-  if (m_cfg.keepalive) m_timers.set(timer_kind::keepalive, now + m_cfg.keepalive_idle);
-
+  if (!check_timestamp_present(seg)) return;
+  if (take_syn_ack_in_syn_received(now, seg)) return;
+  if (!check_paws(now, seg)) return;
+  if (!first_check_sequence_number(now, seg)) return;
+  // TS.Recent is decided here and updated only once the segment passed every check.
+  const bool take_ts = ts_recent_update_allowed(now, seg);
+  if (!second_check_rst(now, seg)) return;
+  // "third check security": not implemented (see SYN-SENT).
+  if (!fourth_check_syn(now, seg)) return;
+  if (!fifth_check_ack(now, seg, syn_window)) return;
+  if (take_ts) update_ts_recent(now, seg.options.timestamps->tsval);
+  note_peer_alive(now);
   // "sixth, check the URG bit": urgent data is delivered inline and the pointer is ignored
   // (RFC 6093 §6: "new applications SHOULD NOT employ the TCP urgent mechanism").
-
-  // "seventh, process the segment text" and "eighth, check the FIN bit"
+  // "seventh, process the segment text" and "eighth, check the FIN bit".
   process_text(now, seg, seg.seq, seg.payload);
+}
+
+/// RFC 7323 §3.2: "Once TSopt has been successfully negotiated, that is both <SYN> and
+/// <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST> segment for the duration
+/// of the connection ... If a non-<RST> segment is received without a TSopt, a TCP SHOULD
+/// silently drop the segment. A received <RST> segment MUST NOT be silently dropped based
+/// solely on the lack of a TSopt." (Linux accepts such segments; docs/tcp.md.)
+template <class P>
+auto connection<P>::check_timestamp_present(const wire::tcp_repr& seg) -> bool {
+  if (!m_ts_ok || seg.options.timestamps || seg.flags.has(wire::tcp_flag::rst)) return true;
+  ++m_shared->stats.no_timestamp_drops;
+  return false;
+}
+
+/// RFC 9293 §3.5 Figure 7, simultaneous open, line 6: "ESTABLISHED <--
+/// <SEQ=300><ACK=101><CTL=SYN,ACK>": in SYN-RECEIVED, the peer's SYN-ACK that acknowledges our
+/// SYN completes the handshake. Its SYN (at IRS, so below RCV.NXT) was taken already, which
+/// would make the segment unacceptable and, answered with our SYN-ACK again, start a SYN-ACK
+/// ping-pong between two such peers. Process the rest of it as the ACK at IRS + 1 (Linux does
+/// the same), whose window is still a SYN's: never scaled (RFC 7323 §2.2). The same holds
+/// after a CLOSE in SYN-RECEIVED (FIN-WAIT-1 with our SYN not yet acknowledged). Returns true
+/// when the segment was such a SYN-ACK (and is processed).
+template <class P>
+auto connection<P>::take_syn_ack_in_syn_received(instant now, const wire::tcp_repr& seg) -> bool {
+  using wire::tcp_flag;
+  if (syn_acked() || !in_state(m_state, tcp::state::syn_received | tcp::state::fin_wait_1)) return false;
+  if (!seg.flags.has(tcp_flag::syn) || seg.flags.has(tcp_flag::rst) || !seg.flags.has(tcp_flag::ack)) return false;
+  if (!(seg.seq == m_irs && m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) return false;
+  wire::tcp_repr rest = seg;
+  rest.flags.clear(tcp_flag::syn);
+  rest.seq = seg.seq + 1;
+  on_segment_synchronized(now, rest, true);
+  return true;
+}
+
+/// RFC 7323 §5.3 PAWS, R1: "If there is a Timestamps option in the arriving segment,
+/// SEG.TSval < TS.Recent, TS.Recent is valid (see later discussion), and the RST bit is not
+/// set, then treat the arriving segment as not acceptable: Send an acknowledgment in reply as
+/// specified in [RFC0793], page 69 and drop the segment." §5.5: TS.Recent is invalid after 24
+/// days of idleness. The acknowledgment is rate-limited like the one of the first check.
+template <class P>
+auto connection<P>::check_paws(instant now, const wire::tcp_repr& seg) -> bool {
+  const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
+  if (!m_ts_ok || !ts || seg.flags.has(wire::tcp_flag::rst)) return true;
+  const auto behind = static_cast<std::int32_t>(ts->tsval - m_ts_recent) < 0;
+  if (!behind || !ts_recent_valid(now)) return true;
+  ++m_shared->stats.paws_rejected;
+  send_oow_ack(now, seg);
+  return false;
+}
+
+/// "first check sequence number" (segment_acceptable(): the four cases). "If an incoming
+/// segment is not acceptable, an acknowledgment should be sent in reply (unless the RST bit is
+/// set, if so drop the segment and return): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. After sending
+/// the acknowledgment, drop the unacceptable segment and return."
+template <class P>
+auto connection<P>::first_check_sequence_number(instant now, const wire::tcp_repr& seg) -> bool {
+  using wire::tcp_flag;
+  if (segment_acceptable(seg)) return true;
+  ++m_shared->stats.out_of_window;
+  if (seg.flags.has(tcp_flag::rst)) return false;
+  const bool syn = seg.flags.has(tcp_flag::syn);
+  if (m_state == tcp::state::syn_received && syn && seg.seq == m_irs) {
+    // The peer did not get our SYN-ACK and sent its SYN again: send the SYN-ACK again
+    // (an ACK alone would not carry our SYN).
+    m_recovery.retransmit_head();
+    return false;
+  }
+  if (syn) {
+    // RFC 5961 §4.2: "If the SYN bit is set, irrespective of the sequence number, TCP MUST
+    // send an ACK (also referred to as challenge ACK) to the remote peer" — rate-limited
+    // like every challenge ACK (§7). An unthrottled ACK here let a blind flood of SYNs with
+    // random sequence numbers reflect every one of them to the real peer as a duplicate
+    // ACK (tests/sim/attack_test.cpp).
+    send_challenge_ack(now);
+    return false;
+  }
+  if (m_state == tcp::state::time_wait && seg.flags.has(tcp_flag::fin) && seg.flags.has(tcp_flag::ack) &&
+      seg.seq + static_cast<std::uint32_t>(seg.payload.size()) + 1 == m_rcv_nxt && ack_acceptable(seg)) {
+    // §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
+    // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." Only
+    // that: the FIN we took (at RCV.NXT - 1), with the ACK bit and an acceptable ACK (RFC 5961
+    // §5.2). Any FIN used to restart the timer, so forged ones (no ACK bit, any sequence
+    // number) could hold TIME-WAIT for ever (found by the connection fuzzer).
+    restart_time_wait(now);
+  }
+  send_oow_ack(now, seg);
+  return false;
+}
+
+/// RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent then SEG.TSval is
+/// copied to TS.Recent; otherwise, it is ignored." (R3 in §5.3.) §5.5: "If TS.Recent is found to
+/// be invalid, then the segment is accepted, regardless of the failure of the timestamp check,
+/// and rule R3 updates TS.Recent with the TSval from the new segment" (else we would echo the
+/// stale value forever, and the peer would take it for its RTT). The copy waits until the
+/// segment has passed every later check (RST, SYN, the ACK bit, RFC 5961 §5.2's ACK range) and
+/// is processed: taken at once, a forged segment at RCV.NXT with a TSval far ahead and no ACK
+/// bit (or an unacceptable ACK) was dropped but moved TS.Recent, and every real segment failed
+/// PAWS from then on (tests/sim/attack_test.cpp: a 4 MiB transfer stopped at 1 MB). Never from
+/// a RST or a SYN: both end before the copy.
+template <class P>
+auto connection<P>::ts_recent_update_allowed(instant now, const wire::tcp_repr& seg) const -> bool {
+  const auto* ts = seg.options.timestamps ? &*seg.options.timestamps : nullptr;
+  return m_ts_ok && ts && seg.seq <= m_last_ack_sent &&
+         (static_cast<std::int32_t>(ts->tsval - m_ts_recent) >= 0 || !ts_recent_valid(now));
+}
+
+/// "second check the RST bit". RFC 5961 §3.2: "1) If the RST bit is set and the sequence
+/// number is outside the current receive window, silently drop the segment." (the first check)
+/// "2) If the RST bit is set and the sequence number exactly matches the next expected
+/// sequence number (RCV.NXT), then TCP MUST reset the connection. 3) If the RST bit is set and
+/// the sequence number does not exactly match the next expected sequence value, yet is within
+/// the current receive window, TCP MUST send an acknowledgment (challenge ACK)".
+template <class P>
+auto connection<P>::second_check_rst(instant now, const wire::tcp_repr& seg) -> bool {
+  if (!seg.flags.has(wire::tcp_flag::rst)) return true;
+  if (seg.seq != m_rcv_nxt) {
+    send_challenge_ack(now);
+    return false;
+  }
+  switch (m_state) {
+    case tcp::state::syn_received:
+      // "If this connection was initiated with a passive OPEN (i.e., came from the LISTEN
+      //  state), then return this connection to LISTEN state and return. ... If this
+      //  connection was initiated with an active OPEN (i.e., came from SYN-SENT state), then
+      //  the connection was refused; signal the user "connection refused"." Our listener
+      //  stays in LISTEN by itself; this embryonic connection just ends.
+      ++m_shared->stats.attempt_fails;
+      enter_closed(m_active_open ? error::connection_refused : error::none);
+      return false;
+    case tcp::state::established:
+    case tcp::state::fin_wait_1:
+    case tcp::state::fin_wait_2:
+    case tcp::state::close_wait:
+      // "If the RST bit is set, then any outstanding RECEIVEs and SEND should receive "reset"
+      //  responses. All segment queues should be flushed. Users should also receive an
+      //  unsolicited general "connection reset" signal. Enter the CLOSED state, delete the
+      //  TCB, and return."
+      ++m_shared->stats.estab_resets;
+      enter_closed(error::connection_reset);
+      return false;
+    default:
+      // CLOSING, LAST-ACK, TIME-WAIT: "If the RST bit is set, then enter the CLOSED state,
+      // delete the TCB, and return." (RFC 1337's TIME-WAIT assassination hazard is accepted,
+      // as in RFC 9293 and Linux's default.)
+      enter_closed(error::none);
+      return false;
+  }
+}
+
+/// "fourth, check the SYN bit". SYN-RECEIVED: "If the connection was initiated with a passive
+/// OPEN, then return this connection to the LISTEN state and return." (The listener is still
+/// listening; this embryo ends.) Otherwise, RFC 5961 §4.2 (RFC 9293's synchronized states): "If
+/// the SYN bit is set, irrespective of the sequence number, TCP endpoints MUST send a
+/// "challenge ACK" to the remote peer".
+template <class P>
+auto connection<P>::fourth_check_syn(instant now, const wire::tcp_repr& seg) -> bool {
+  if (!seg.flags.has(wire::tcp_flag::syn)) return true;
+  if (m_state == tcp::state::syn_received && !m_active_open) {
+    enter_closed(error::none);
+    return false;
+  }
+  send_challenge_ack(now);
+  return false;
 }
 
 /// The answer to an unacceptable or PAWS-rejected segment: RFC 9293 §3.10.7.4 "an
@@ -447,7 +439,7 @@ void connection<P>::on_segment_synchronized(instant now, const wire::tcp_repr& s
 /// without SYNs are not likely part of an ACK loop"): it is most often a retransmission of what
 /// we have, whose sender waits for this ACK (throttled too, the simulated loss matrix took 8 %
 /// longer). Such forged segments are answered, but with SACK the answers are no duplicate ACKs
-/// (RFC 6675 §2, process_ack).
+/// (RFC 6675 §2, loss_recovery::is_duplicate).
 template <class P>
 void connection<P>::send_oow_ack(instant now, const wire::tcp_repr& seg) {
   if (seg.segment_len() > 0) {
@@ -475,114 +467,115 @@ void connection<P>::send_limited_ack(instant now, bool challenge) {
   m_ack_now = true;
 }
 
-/// "fifth, check the ACK field" for SYN-RECEIVED and the synchronized states. Returns false
-/// when the segment must be dropped (or the connection ended). `syn_window`: the segment is the
-/// rest of a SYN-ACK (see on_segment_synchronized), whose window is not scaled.
+/// "fifth, check the ACK field": "if the ACK bit is off, drop the segment and return"; then by
+/// state: SYN-RECEIVED (ack_of_syn), ESTABLISHED and the states that do "the same processing as
+/// for the ESTABLISHED state" (ack_established, within RFC 5961 §5.2's range), and what
+/// FIN-WAIT-1, CLOSING and LAST-ACK add (ack_of_fin). Returns false when the segment must be
+/// dropped (or the connection ended). `syn_window`: the segment is the rest of a SYN-ACK (see
+/// take_syn_ack_in_syn_received), whose window is not scaled.
 template <class P>
-auto connection<P>::process_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool {
-  if (!syn_acked()) {
-    // "SYN-RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
-    //  continue processing with the variables below set to: SND.WND <- SEG.WND, SND.WL1 <-
-    //  SEG.SEQ, SND.WL2 <- SEG.ACK. If the segment acknowledgment is not acceptable, form a
-    //  reset segment <SEQ=SEG.ACK><CTL=RST> and send it." Also FIN-WAIT-1 entered by a CLOSE in
-    //  SYN-RECEIVED (RFC 9293 §3.10.4), whose SYN is not yet acknowledged either: the same
-    //  acknowledgment completes the handshake there, and the state stays FIN-WAIT-1.
-    if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
-      queue_rst(seg.ack, std::nullopt);
-      return false;
-    }
-    on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
-    // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or
-    // <SYN,ACK>) MUST NOT be scaled." Scaled, the SYN-ACK of a simultaneous open advertised
-    // 524,280 bytes for 65,535 with a shift of 3.
-    m_snd_wnd = syn_window ? std::uint32_t{seg.window} : std::uint32_t{seg.window} << m_snd_wscale;
-    m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
-    m_snd_wl1 = seg.seq;
-    m_snd_wl2 = seg.ack;
-    complete_handshake(now);
-    return true;
-  }
-
-  // RFC 5961 §5.2: "the ACK value is considered acceptable only if it is in the range of
-  // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming segments whose ACK value
-  // doesn't satisfy the above condition MUST be discarded and an ACK sent back." The ACK is a
-  // challenge ACK, rate-limited by §7.
-  if (seg.ack > m_snd_nxt || seg.ack < m_snd_una - m_max_snd_wnd) {
+auto connection<P>::fifth_check_ack(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool {
+  if (!seg.flags.has(wire::tcp_flag::ack)) return false;
+  if (!syn_acked()) return ack_of_syn(now, seg, syn_window);
+  // RFC 5961 §5.2: "All incoming segments whose ACK value doesn't satisfy the above condition
+  // MUST be discarded and an ACK sent back." The ACK is a challenge ACK, rate-limited by §7.
+  if (!ack_acceptable(seg)) {
     ++m_shared->stats.bad_acks;
     send_challenge_ack(now);
     return false;
   }
+  ack_established(now, seg);
+  return ack_of_fin(now);
+}
 
-  const auto scaled_wnd = std::uint32_t{seg.window} << m_snd_wscale;
-  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": "(a) the receiver of the ACK has outstanding data,
-  // (b) the incoming acknowledgment carries no data, (c) the SYN and FIN bits are both off,
-  // (d) the acknowledgment number is equal to the greatest acknowledgment received on the given
-  // connection (TCP.UNA from [RFC793]) and (e) the advertised window in the incoming
-  // acknowledgment equals the advertised window in the last incoming acknowledgment." Used
-  // only when SACK is not in use (below).
-  const bool rfc5681_dup_ack = flight_size() > 0 && seg.payload.empty() && !seg.flags.has(wire::tcp_flag::fin) &&
-                               seg.ack == m_snd_una && scaled_wnd == m_snd_wnd;
+/// "SYN-RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
+/// continue processing with the variables below set to: SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ,
+/// SND.WL2 <- SEG.ACK. If the segment acknowledgment is not acceptable, form a reset segment
+/// <SEQ=SEG.ACK><CTL=RST> and send it." Also FIN-WAIT-1 entered by a CLOSE in SYN-RECEIVED (RFC
+/// 9293 §3.10.4), whose SYN is not yet acknowledged either: the same acknowledgment completes
+/// the handshake there, and the state stays FIN-WAIT-1.
+template <class P>
+auto connection<P>::ack_of_syn(instant now, const wire::tcp_repr& seg, bool syn_window) -> bool {
+  if (!(m_snd_una < seg.ack && seg.ack <= m_snd_nxt)) {
+    queue_rst(seg.ack, std::nullopt);
+    return false;
+  }
+  on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), false);
+  // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or
+  // <SYN,ACK>) MUST NOT be scaled." Scaled, the SYN-ACK of a simultaneous open advertised
+  // 524,280 bytes for 65,535 with a shift of 3.
+  m_snd_wnd = syn_window ? std::uint32_t{seg.window} : std::uint32_t{seg.window} << m_snd_wscale;
+  m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
+  m_snd_wl1 = seg.seq;
+  m_snd_wl2 = seg.ack;
+  complete_handshake(now);
+  return true;
+}
 
-  // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
-  //  retransmission queue that are thereby entirely acknowledged are removed. Users should
-  //  receive positive acknowledgments for buffers that have been SENT and fully acknowledged"
-  // "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be ignored."
+/// "ESTABLISHED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
+/// segments on the retransmission queue that are thereby entirely acknowledged are removed.
+/// Users should receive positive acknowledgments for buffers that have been SENT and fully
+/// acknowledged" (on_new_ack). "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
+/// ignored" by this step; loss recovery counts it (RFC 5681 §3.2). Then the send window
+/// (update_send_window). The ACK is acceptable (RFC 5961 §5.2, checked by the caller).
+template <class P>
+void connection<P>::ack_established(instant now, const wire::tcp_repr& seg) {
+  // RFC 5681 §2's five conditions of a "DUPLICATE ACKNOWLEDGMENT" (is_duplicate_ack in
+  // tcp/sack_scoreboard.hpp), judged before this ACK is applied. Used only when SACK is not in
+  // use (below).
+  const bool rfc5681_dup_ack = is_duplicate_ack(dup_ack_facts{.outstanding_data = flight_size() > 0,
+                                                              .seg_len = seg.payload.size(),
+                                                              .syn = seg.flags.has(wire::tcp_flag::syn),
+                                                              .fin = seg.flags.has(wire::tcp_flag::fin),
+                                                              .seg_ack = seg.ack,
+                                                              .snd_una = m_snd_una,
+                                                              .seg_wnd = std::uint32_t{seg.window} << m_snd_wscale,
+                                                              .last_wnd = m_snd_wnd});
   // RFC 6675 §4 Update() on every acceptable ACK; it also ends a recovery whose point is
   // reached. Blocks are only read when SACK was negotiated.
   const auto blocks = m_sack_ok ? seg.options.sack_blocks() : std::span<const wire::sack_block>{};
-  const auto update = m_scoreboard.update(seg.ack, blocks, m_snd_nxt);
+  const auto update = m_recovery.update(seg.ack, blocks, m_snd_nxt);
   if (seg.ack > m_snd_una) {
     on_new_ack(now, seg, static_cast<std::uint32_t>(seg.ack - m_snd_una), update.left_recovery);
   }
   update_send_window(seg);
-  // With SACK, RFC 6675 §2: "we define a "duplicate acknowledgment" as a segment that arrives
-  // carrying a SACK block that identifies previously unacknowledged and un-SACKed octets
-  // between HighACK and HighData. Note that an ACK which carries new SACK data is counted as a
-  // duplicate acknowledgment under this definition even if it carries new data, changes the
-  // advertised window, or moves the cumulative acknowledgment point, which is different from
-  // the definition of duplicate acknowledgment in [RFC5681]." An ACK that repeats SND.UNA with
-  // no new SACK information is not one: a receiver with a hole SACKs what arrives above it, so
-  // such an ACK (a window update, the answer to an old duplicate or to a forged segment) says
-  // nothing about loss. Counted as duplicates, the answers a blind attacker draws from the peer
-  // made us fast-retransmit data the peer already had (tests/sim/attack_test.cpp). Without SACK,
-  // RFC 5681's definition.
-  detect_loss(now, m_sack_ok ? update.is_rfc6675_duplicate() : rfc5681_dup_ack);
+  // With SACK, RFC 6675 §2's duplicate ACK (an ACK that SACKs octets not SACKed before); without,
+  // RFC 5681's (loss_recovery::is_duplicate).
+  detect_loss(now, decltype(m_recovery)::is_duplicate(m_sack_ok, update, rfc5681_dup_ack));
+}
 
+/// What the fifth step adds, "In addition to the processing for the ESTABLISHED state", in the
+/// states where our FIN is out. Returns false when the connection ended.
+template <class P>
+auto connection<P>::ack_of_fin(instant now) -> bool {
   switch (m_state) {
     case tcp::state::fin_wait_1:
-      // "In addition to the processing for the ESTABLISHED state, if the FIN segment is now
-      //  acknowledged, then enter FIN-WAIT-2 and continue processing in that state."
+      // "FIN-WAIT-1 STATE: ... if the FIN segment is now acknowledged, then enter FIN-WAIT-2
+      //  and continue processing in that state."
       if (fin_acked()) {
         set_state(tcp::state::fin_wait_2);
-        if (m_read_closed) m_timers.set(timer_kind::close, now + m_cfg.fin_wait_2_timeout);
+        if (m_read_closed) start_fin_wait_2_timeout(now);
       }
-      break;
+      return true;
     case tcp::state::closing:
-      // "In addition to the processing for the ESTABLISHED state, if the ACK acknowledges our
-      //  FIN, then enter the TIME-WAIT state; otherwise, ignore the segment."
-      if (fin_acked()) {
-        m_timers.clear_all();
-        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-        set_state(tcp::state::time_wait);
-        raise(event::closed);
-      }
-      break;
+      // "CLOSING STATE: ... if the ACK acknowledges our FIN, then enter the TIME-WAIT state;
+      //  otherwise, ignore the segment."
+      if (fin_acked()) enter_time_wait(now);
+      return true;
     case tcp::state::last_ack:
-      // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our
-      //  FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return."
+      // "LAST-ACK STATE: The only thing that can arrive in this state is an acknowledgment of
+      //  our FIN. If our FIN is now acknowledged, delete the TCB, enter the CLOSED state, and
+      //  return."
       if (fin_acked()) {
         enter_closed(error::none);
         return false;
       }
-      break;
-    case tcp::state::time_wait:
-      // "The only thing that can arrive in this state is a retransmission of the remote FIN.
-      //  Acknowledge it, and restart the 2 MSL timeout." (The FIN is handled below.)
-      break;
+      return true;
     default:
-      break;
+      // TIME-WAIT: "The only thing that can arrive in this state is a retransmission of the
+      // remote FIN. Acknowledge it, and restart the 2 MSL timeout." (The eighth step does.)
+      return true;
   }
-  return true;
 }
 
 /// SND.UNA advanced by `acked` (> 0): drop acknowledged bytes, sample the RTT, run congestion
@@ -602,28 +595,10 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   m_syn_acked = true;
   m_snd_una = new_una;
   pmtu_on_ack(acked);
-  if (m_rtx_nxt < m_snd_una) m_rtx_nxt = m_snd_una;
-  m_retries = 0;
-  m_dup_acks = 0;
-
-  if (left_recovery) {
-    // RFC 6582 §3.2 step 3, "Full acknowledgments": "If this ACK acknowledges all of the data up to and including
-    // recover, then ... Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or
-    // (2) ssthresh"; RFC 6675 §5 (A) ends SACK recovery the same way.
-    m_cc.on_recovery_exit(now, flight_size());
-  } else if (m_scoreboard.in_recovery()) {
-    if (!m_sack_ok) {
-      // RFC 6582 §3.2 step 3, "Partial acknowledgments": "retransmit the first unacknowledged segment ...
-      // deflate the congestion window by the amount of new data acknowledged ... If the
-      // partial ACK acknowledges at least one SMSS of new data, then add back SMSS bytes"
-      m_cc.on_partial_ack(now, acked);
-      m_rtx_due = true;
-      m_rtx_len = effective_mss_base();
-    }
-  } else if (syn_acked() && acked > 0) {
-    if (m_rto_recovery && m_snd_una >= m_rto_recover) m_rto_recovery = false;
-    // RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes" of data an ACK covers:
-    // our SYN and FIN occupy sequence numbers but are not data.
+  // Loss recovery goes on or ends (RFC 6582 §3.2 step 3, RFC 6675 §5 (A): tcp/loss_recovery.hpp).
+  // Outside a fast recovery, RFC 5681 §3.1 grows cwnd by the "previously unacknowledged bytes"
+  // of data an ACK covers: our SYN and FIN occupy sequence numbers but are not data.
+  if (m_recovery.on_new_ack(m_cc, now, sender(), acked, left_recovery) && syn_acked() && acked > 0) {
     const bool covers_fin = m_fin_queued && new_una - acked <= fin_seq() && fin_seq() < new_una;
     const auto data_acked = acked - (covers_syn ? 1u : 0u) - (covers_fin ? 1u : 0u);
     m_cc.on_ack(now, data_acked, rtt_sample, flight_size());
@@ -635,7 +610,6 @@ void connection<P>::on_new_ack(instant now, const wire::tcp_repr& seg, std::uint
   if (m_snd_una == m_snd_nxt) {
     m_timers.clear(timer_kind::retransmit);
     m_user_timer_start = instant{};
-    m_rto_recovery = false;
   } else {
     arm_retransmit(now);
     m_user_timer_start = now;
@@ -670,112 +644,100 @@ void connection<P>::update_send_window(const wire::tcp_repr& seg) {
   }
 }
 
-/// Loss detection: duplicate ACKs (RFC 5681 §3.2) and the SACK scoreboard (RFC 6675 §5).
+/// After an acceptable ACK: loss detection and the start of a fast recovery (RFC 5681 §3.2,
+/// RFC 6582, RFC 6675 §5; tcp/loss_recovery.hpp), counted.
 template <class P>
 void connection<P>::detect_loss(instant now, bool dup_ack) {
-  if (dup_ack) {
-    ++m_shared->stats.dup_acks_in;
-    ++m_dup_acks;
-  }
-  if (m_scoreboard.in_recovery()) {
-    // RFC 5681 §3.2 step 4 (which RFC 6582 keeps): "For each additional duplicate ACK received
-    // (after the third), cwnd MUST be incremented by SMSS." With SACK, RFC 6675's pipe replaces
-    // the inflation.
-    if (dup_ack && !m_sack_ok) m_cc.on_recovery_dup_ack(now);
-    return;
-  }
-  if (m_rto_recovery || flight_size() == 0) return;
-  // RFC 6675 §5: "(DupAcks >= DupThresh) or IsLost(HighACK + 1)" starts recovery "If no
-  // previous loss event has occurred on the connection or the cumulative acknowledgment point
-  // is beyond the last value of RecoveryPoint"; RFC 6582 §3.2 step 2 guards with "recover".
-  const bool lost = m_dup_acks >= decltype(m_scoreboard)::dup_thresh || (m_sack_ok && m_scoreboard.is_lost(m_snd_una));
-  if (!lost || !m_scoreboard.may_enter_recovery()) return;
-  ++m_shared->stats.fast_retransmits;
-  m_cc.on_congestion_event(now, flight_size());
-  // RFC 5681 §3.2 step 3: without SACK, "cwnd = ssthresh + 3*SMSS" inflates the window by
-  // the three segments that left the network; RFC 6675's pipe accounts for them instead.
-  if (!m_sack_ok) {
-    for (std::uint32_t i = 0; i < decltype(m_scoreboard)::dup_thresh; ++i) m_cc.on_recovery_dup_ack(now);
-  }
-  // RFC 6675 §5 (4.1) RecoveryPoint = HighData, and (4.3) / RFC 5681 §3.2 step 2: retransmit
-  // the first segment presumed lost (up to the first SACKed byte).
-  const auto first = m_scoreboard.enter_recovery(m_snd_nxt);
-  m_rtx_due = true;
-  m_rtx_len = first.len;
+  if (dup_ack) ++m_shared->stats.dup_acks_in;
+  if (m_recovery.detect_loss(m_cc, now, sender(), dup_ack)) ++m_shared->stats.fast_retransmits;
 }
 
 /// "seventh, process the segment text" and "eighth, check the FIN bit". `seq` is the sequence
 /// number of payload[0] (after a SYN it is SEG.SEQ + 1).
 template <class P>
 void connection<P>::process_text(instant now, const wire::tcp_repr& seg, seq_number seq, bytes_view payload) {
-  const bool fin = seg.flags.has(wire::tcp_flag::fin);
   // The sequence number just past the text; the FIN, if any, sits there.
   const seq_number text_end = seq + static_cast<std::uint32_t>(payload.size());
+  if (!seventh_process_text(now, seq, payload)) return;
+  eighth_check_fin(now, seg.flags.has(wire::tcp_flag::fin), text_end);
+}
 
-  // "ESTABLISHED STATE, FIN-WAIT-1 STATE, FIN-WAIT-2 STATE: ... deliver segment text to user
-  //  RECEIVE buffers." "CLOSE-WAIT STATE, CLOSING STATE, LAST-ACK STATE, TIME-WAIT STATE: This
-  //  should not occur since a FIN has been received from the remote side. Ignore the segment
-  //  text."
-  const bool text_allowed =
-      in_state(m_state, tcp::state::established | tcp::state::fin_wait_1 | tcp::state::fin_wait_2);
-  if (!payload.empty() && text_allowed) {
-    if (m_read_closed) {
-      // RFC 1122 §4.2.2.13: data after CLOSE -> RST.
-      ++m_shared->stats.data_after_close;
-      queue_rst(m_snd_nxt, std::nullopt);
-      enter_closed(error::connection_aborted);
-      return;
-    }
-    // Trim what we already have (a retransmission overlapping RCV.NXT).
-    if (seq < m_rcv_nxt) {
-      const auto skip = static_cast<std::size_t>(m_rcv_nxt - seq);
-      payload = skip >= payload.size() ? bytes_view{} : payload.subspan(skip);
-      seq = m_rcv_nxt;
-    }
-    if (payload.empty()) {
-      // Only old data: acknowledge at once so the sender learns (RFC 5681 §4.2: "an immediate
-      // ACK" for out-of-order or duplicate data).
-      ++m_shared->stats.dup_data_in;
-      m_ack_now = true;
-    } else {
-      note_segment_size(payload.size());
-      const auto offset = static_cast<std::size_t>(seq - m_rcv_nxt);
-      // RFC 9293 §3.10.7.4: "In the following it is assumed that the segment is the idealized
-      // segment that begins at RCV.NXT and does not exceed the window. One could tailor actual
-      // segments to fit this assumption by trimming off any portions that lie outside the
-      // window". The window is the one we advertised (RCV.NXT to m_rcv_adv), not the free space
-      // of the buffer: receiver silly-window avoidance (RFC 1122 §4.2.3.3) may advertise zero
-      // while a few bytes are free, and a probe into that zero window is acknowledged, not
-      // taken. (The window can exceed the buffer by window-scale rounding: the buffer bounds
-      // too.)
-      const auto space = std::min<std::size_t>(rcv_wnd(), m_rcvbuf.free_space());
-      if (offset + payload.size() > space) ++m_shared->stats.rcv_window_trimmed;
-      if (offset >= space) {
-        m_ack_now = true; // nothing of it fits: answer at once (a window probe)
-      } else {
-        payload = payload.first(std::min(payload.size(), space - offset));
-        if (offset == 0) {
-          deliver_in_order(now, payload);
-        } else {
-          // Out of order: keep it (bounded by the buffer and the assembler's range count) and
-          // send a duplicate ACK at once, with SACK blocks (RFC 5681 §4.2, RFC 2018 §4).
-          const auto written = m_rcvbuf.write_at(offset, payload);
-          if (m_ooo.add(offset, written) == add_result::added) {
-            ++m_shared->stats.ooo_segs_in;
-          } else {
-            ++m_shared->stats.ooo_dropped;
-          }
-          m_ack_now = true;
-        }
-      }
-    }
+/// Whether the state takes text: "ESTABLISHED STATE, FIN-WAIT-1 STATE, FIN-WAIT-2 STATE: ...
+/// deliver segment text to user RECEIVE buffers." "CLOSE-WAIT STATE, CLOSING STATE, LAST-ACK
+/// STATE, TIME-WAIT STATE: This should not occur since a FIN has been received from the remote
+/// side. Ignore the segment text."
+template <class P>
+auto connection<P>::text_allowed() const noexcept -> bool {
+  return in_state(m_state, tcp::state::established | tcp::state::fin_wait_1 | tcp::state::fin_wait_2);
+}
+
+/// "seventh, process the segment text": in order, it is delivered; out of order, kept for
+/// later; old, acknowledged. Returns false when the connection ended (data after CLOSE).
+template <class P>
+auto connection<P>::seventh_process_text(instant now, seq_number seq, bytes_view payload) -> bool {
+  if (payload.empty() || !text_allowed()) return true;
+  if (m_read_closed) {
+    // RFC 1122 §4.2.2.13: data after CLOSE -> RST.
+    ++m_shared->stats.data_after_close;
+    queue_rst(m_snd_nxt, std::nullopt);
+    enter_closed(error::connection_aborted);
+    return false;
   }
+  // Trim what we already have (a retransmission overlapping RCV.NXT).
+  if (seq < m_rcv_nxt) {
+    const auto skip = static_cast<std::size_t>(m_rcv_nxt - seq);
+    payload = skip >= payload.size() ? bytes_view{} : payload.subspan(skip);
+    seq = m_rcv_nxt;
+  }
+  if (payload.empty()) {
+    // Only old data: acknowledge at once so the sender learns (RFC 5681 §4.2: "an immediate
+    // ACK" for out-of-order or duplicate data).
+    ++m_shared->stats.dup_data_in;
+    m_ack_now = true;
+    return true;
+  }
+  note_segment_size(payload.size());
+  const auto offset = static_cast<std::size_t>(seq - m_rcv_nxt);
+  // RFC 9293 §3.10.7.4: "In the following it is assumed that the segment is the idealized
+  // segment that begins at RCV.NXT and does not exceed the window. One could tailor actual
+  // segments to fit this assumption by trimming off any portions that lie outside the
+  // window". The window is the one we advertised (RCV.NXT to m_rcv_adv), not the free space
+  // of the buffer: receiver silly-window avoidance (RFC 1122 §4.2.3.3) may advertise zero
+  // while a few bytes are free, and a probe into that zero window is acknowledged, not
+  // taken. (The window can exceed the buffer by window-scale rounding: the buffer bounds
+  // too.)
+  const auto space = std::min<std::size_t>(rcv_wnd(), m_rcvbuf.free_space());
+  if (offset + payload.size() > space) ++m_shared->stats.rcv_window_trimmed;
+  if (offset >= space) {
+    m_ack_now = true; // nothing of it fits: answer at once (a window probe)
+    return true;
+  }
+  payload = payload.first(std::min(payload.size(), space - offset));
+  if (offset == 0) {
+    deliver_in_order(now, payload);
+    return true;
+  }
+  // Out of order: keep it (bounded by the buffer and the assembler's range count) and
+  // send a duplicate ACK at once, with SACK blocks (RFC 5681 §4.2, RFC 2018 §4).
+  const auto written = m_rcvbuf.write_at(offset, payload);
+  if (m_ooo.add(offset, written) == add_result::added) {
+    ++m_shared->stats.ooo_segs_in;
+  } else {
+    ++m_shared->stats.ooo_dropped;
+  }
+  m_ack_now = true;
+  return true;
+}
 
-  // "eighth, check the FIN bit": a FIN counts only when everything before it has arrived.
+/// "eighth, check the FIN bit": a FIN counts only when everything before it has arrived
+/// (`text_end`, the sequence number just past the text, is where it sits); one beyond a hole
+/// is remembered until the hole fills.
+template <class P>
+void connection<P>::eighth_check_fin(instant now, bool fin, seq_number text_end) {
   if (fin && in_state(m_state, tcp::state::syn_received | synchronized_states)) {
     if (text_end == m_rcv_nxt) {
       process_fin(now);
-    } else if (text_end > m_rcv_nxt && text_allowed) {
+    } else if (text_end > m_rcv_nxt && text_allowed()) {
       m_ooo_fin = text_end; // processed once the hole before it fills
       m_ack_now = true;
     }
@@ -841,24 +803,18 @@ void connection<P>::process_fin(instant now) {
       // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT, start the
       //  time-wait timer, turn off the other timers; otherwise, enter the CLOSING state."
       if (fin_acked()) {
-        m_timers.clear_all();
-        m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-        set_state(tcp::state::time_wait);
-        raise(event::closed);
+        enter_time_wait(now);
       } else {
         set_state(tcp::state::closing);
       }
       break;
     case tcp::state::fin_wait_2:
       // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers."
-      m_timers.clear_all();
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
-      set_state(tcp::state::time_wait);
-      raise(event::closed);
+      enter_time_wait(now);
       break;
     case tcp::state::time_wait:
       // "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."
-      m_timers.set(timer_kind::close, now + 2 * m_cfg.msl);
+      restart_time_wait(now);
       break;
     default:
       break; // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state."

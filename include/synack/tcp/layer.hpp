@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "synack/tcp/connection.hpp"
+#include "synack/tcp/handshake.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/port_allocator.hpp"
 #include "synack/tcp/syn_cookie.hpp"
@@ -624,16 +625,19 @@ private:
                            std::optional<seq_number> iss_above = std::nullopt) {
     using wire::tcp_flag;
     ++m_shared.stats.in_segs;
-    // §3.10.7.2 LISTEN: "first check for a RST: An incoming RST should be ignored."
-    if (seg.flags.has(tcp_flag::rst)) return;
-    if (seg.flags.has(tcp_flag::ack)) {
-      // Maybe the final ACK of a handshake we answered with a cookie.
-      if (!seg.flags.has(tcp_flag::syn) && cookies_recently_sent(now) && accept_cookie(now, l, t, seg)) return;
-      // "second check for an ACK ... <SEQ=SEG.ACK><CTL=RST>"
-      queue_reset(t.local.addr, t.remote.addr, seg);
-      return;
+    // §3.10.7.2 LISTEN (check_listen in tcp/handshake.hpp; the connection runs it too).
+    switch (check_listen(seg)) {
+      case listen_action::drop:
+        return;
+      case listen_action::reset:
+        // Maybe the final ACK of a handshake we answered with a cookie.
+        if (!seg.flags.has(tcp_flag::syn) && cookies_recently_sent(now) && accept_cookie(now, l, t, seg)) return;
+        // "second check for an ACK ... <SEQ=SEG.ACK><CTL=RST>"
+        queue_reset(t.local.addr, t.remote.addr, seg);
+        return;
+      case listen_action::syn:
+        break;
     }
-    if (!seg.flags.has(tcp_flag::syn)) return; // "fourth, other data or control ... drop"
     if (l.ready.size() >= l.backlog) {
       // The accept queue is full: drop the SYN (the peer retries), as Linux does.
       ++m_shared.stats.listen_drops;
@@ -659,13 +663,15 @@ private:
   /// RFC 4987 §3.6: answer the SYN statelessly; the ISS encodes what the final ACK must prove.
   void send_cookie(instant now, const four_tuple& t, const wire::tcp_repr& syn) {
     const auto& cfg = m_cfg.connection;
-    const auto peer_mss = std::max<std::uint16_t>(syn.options.mss.value_or(536), 64);
-    const auto mss = std::min(peer_mss, cfg.mss);
-    const bool ts = cfg.timestamps && syn.options.timestamps.has_value();
+    // What a connection would agree on (tcp/handshake.hpp); the cookie keeps it.
+    const auto peer = negotiate_syn(cfg, syn.options);
+    const auto mss = std::min(peer.peer_mss, cfg.mss);
+    const bool ts = peer.timestamps;
+    // Without timestamps the cookie cannot remember window scale or SACK, so we offer them
+    // only with timestamps (RFC 7323: scaling is off unless both SYNs carry the option).
     cookie_ts_options opts;
-    if (ts && cfg.window_scaling && syn.options.window_scale)
-      opts.window_scale = std::min<std::uint8_t>(*syn.options.window_scale, 14);
-    opts.sack_permitted = ts && cfg.sack && syn.options.sack_permitted;
+    if (ts && peer.window_scaling) opts.window_scale = peer.snd_wscale;
+    opts.sack_permitted = ts && peer.sack;
     std::optional<std::uint32_t> ts_now;
     if (ts) ts_now = static_cast<std::uint32_t>(now.millis()) + m_isn.timestamp_offset(t.local, t.remote);
     auto cookie = m_cookies.make(now, t.local, t.remote, syn.seq, mss, ts_now, opts);
@@ -679,15 +685,10 @@ private:
     r.seq = cookie->isn;
     r.ack = syn.seq + 1;
     r.flags = wire::tcp_flag::syn | wire::tcp_flag::ack;
-    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(cfg.recv_buffer, 65535));
-    r.options.mss = cfg.mss;
-    if (ts) {
-      r.options.timestamps = wire::tcp_timestamps{*cookie->tsval, syn.options.timestamps->tsval};
-      // Without timestamps the cookie cannot remember window scale or SACK, so we offer them
-      // only with timestamps (RFC 7323: scaling is off unless both SYNs carry the option).
-      if (opts.window_scale) r.options.window_scale = rcv_wscale_for(cfg);
-      r.options.sack_permitted = opts.sack_permitted;
-    }
+    r.window = syn_window(cfg.recv_buffer);
+    r.options = syn_options(
+        cfg, opts.window_scale.has_value(), opts.sack_permitted,
+        ts ? std::optional{wire::tcp_timestamps{*cookie->tsval, syn.options.timestamps->tsval}} : std::nullopt);
     if (queue_reply(t.local.addr, t.remote.addr, r)) {
       ++m_shared.stats.syn_cookies_sent;
       m_last_cookie = now;
@@ -718,12 +719,6 @@ private:
 
   auto cookies_recently_sent(instant now) const noexcept -> bool {
     return m_cookies_used && now - m_last_cookie <= m_cfg.cookies.period * m_cfg.cookies.max_age;
-  }
-
-  static auto rcv_wscale_for(const tcp::config& cfg) noexcept -> std::uint8_t {
-    std::uint8_t s = 0;
-    while (s < 14 && (std::uint64_t{cfg.recv_buffer} >> s) > 65535) ++s;
-    return s;
   }
 
   void queue_reset(wire::ipv4_address local, wire::ipv4_address remote, const wire::tcp_repr& seg) {

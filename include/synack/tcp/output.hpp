@@ -1,117 +1,139 @@
 // synack/tcp/output.hpp: the output path and the timers of a connection.
 //
-// poll_transmit() decides, in this order, what leaves now:
-//   1. a queued RST (abort, or the reply to an unacceptable segment);
-//   2. retransmissions: the first unacknowledged segment (fast retransmit, partial ACK, SYN),
-//      go-back-N after an RTO (RFC 6298 §5.4), and RFC 6675 NextSeg() during SACK recovery;
-//   3. new data (and the SYN, and the FIN), within min(cwnd, peer window), with Nagle's
-//      algorithm and sender-side silly window avoidance (RFC 1122 §4.2.3.4);
-//   4. zero-window and keep-alive probes;
-//   5. an ACK, when one is owed and no segment above carried it.
-// Every segment is built from a range of the send sequence space by emit_range(), so the
-// SYN, data and the FIN share one code path; emit_ack() builds segments without text.
+// poll_transmit() decides, in this order, what leaves now, one function per step:
+//   1. transmit_reset: a queued RST (ABORT, or the answer to a segment that gets one);
+//   2. retransmit_first_segment: the first unacknowledged segment (fast retransmit, partial
+//      ACK, the SYN or SYN-ACK, a segment too big for the path);
+//   3. retransmit_go_back_n: go-back-N after an RTO (RFC 6298 §5.4);
+//   4. transmit_sack_recovery: RFC 6675 NextSeg() during SACK recovery;
+//   5. transmit_new_data: new sequence space (the SYN, data, the FIN) within min(cwnd, peer
+//      window), with Nagle's algorithm and sender-side silly window avoidance (RFC 1122
+//      §4.2.3.4);
+//   6. arm_persist_timer: the persist timer for data held back by the window;
+//   7. transmit_probes: zero-window and keep-alive probes;
+//   8. transmit_ack: an ACK, when one is owed and no segment above carried it.
+// Loss recovery (tcp/loss_recovery.hpp) decides what steps 2-4 resend. Every segment is built
+// from a range of the send sequence space by emit_range(), so the SYN, data and the FIN share
+// one code path; emit_ack() builds segments without text. The timers are at the end.
 #pragma once
 
 #include "synack/tcp/connection.hpp"
 
 namespace synack::tcp {
 
+/// What leaves now, in this order (each step stops the poll when `emit` refuses a segment: the
+/// link is full, and the next poll goes on from there).
 template <class P>
 template <class Emit>
 auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
   std::size_t sent = 0;
-  if (m_reply) {
-    wire::tcp_repr r{};
-    r.src_port = m_tuple.local.port;
-    r.dst_port = m_tuple.remote.port;
-    r.seq = m_reply->seq;
-    r.flags = wire::tcp_flags{wire::tcp_flag::rst};
-    if (m_reply->ack) {
-      r.flags = r.flags | wire::tcp_flag::ack;
-      r.ack = *m_reply->ack;
-    }
-    if (!emit(tx_segment{r, {}, false})) return sent;
-    ++m_shared->stats.out_rsts;
-    ++sent;
-    m_reply.reset();
-  }
+  if (!transmit_reset(emit, sent)) return sent;
   if (in_state(m_state, tcp::state::closed | tcp::state::listen)) return sent;
+  if (!retransmit_first_segment(now, emit, sent)) return sent;
+  if (!retransmit_go_back_n(now, emit, sent)) return sent;
+  if (!transmit_sack_recovery(now, emit, sent)) return sent;
+  if (!transmit_new_data(now, emit, sent)) return sent;
+  arm_persist_timer(now);
+  if (!transmit_probes(now, emit, sent)) return sent;
+  transmit_ack(now, emit, sent);
+  return sent;
+}
 
-  // 2. Retransmissions.
-  if (m_rtx_due) {
-    // The first unacknowledged segment: after three duplicate ACKs (RFC 5681 §3.2 step 2), a
-    // partial ACK (RFC 6582 §3.2 step 3), a SYN-ACK owed again, or an RTO of the SYN.
-    const auto len = m_rtx_len ? m_rtx_len : effective_mss_base();
-    const auto n = emit_range(now, emit, m_snd_una, len, true);
-    if (n == 0 && m_snd_una != m_snd_nxt) return sent; // the link is full: try again later
-    m_rtx_due = false;
-    m_rtx_len = 0;
-    if (n > 0) ++sent;
+/// 1. A queued RST: ABORT's "<SEQ=SND.NXT><CTL=RST>" (RFC 9293 §3.10.5), the reset of RFC 9293
+/// §3.10.7 for a segment in CLOSED, LISTEN or SYN-SENT or a bad ACK in SYN-RECEIVED, data after
+/// CLOSE (RFC 1122 §4.2.2.13). It leaves in any state, CLOSED included.
+template <class P>
+template <class Emit>
+auto connection<P>::transmit_reset(Emit& emit, std::size_t& sent) -> bool {
+  if (!m_reply) return true;
+  wire::tcp_repr r{};
+  r.src_port = m_tuple.local.port;
+  r.dst_port = m_tuple.remote.port;
+  r.seq = m_reply->seq;
+  r.flags = wire::tcp_flags{wire::tcp_flag::rst};
+  if (m_reply->ack) {
+    r.flags = r.flags | wire::tcp_flag::ack;
+    r.ack = *m_reply->ack;
   }
-  if (m_rto_recovery) {
-    // RFC 6298 §5.4 and RFC 5681 §3.1: after an RTO the window restarts from one segment and
-    // the unacknowledged data is sent again in order as the window opens (go-back-N), skipping
-    // what the receiver SACKed since.
-    while (true) {
-      m_rtx_nxt = skip_sacked(m_rtx_nxt);
-      if (!(m_rtx_nxt < m_snd_nxt) || static_cast<std::uint32_t>(m_rtx_nxt - m_snd_una) >= cwnd()) break;
-      const auto limit = std::min<std::uint32_t>(effective_mss_base(), unsacked_run(m_rtx_nxt));
-      const auto n = emit_range(now, emit, m_rtx_nxt, limit, true);
-      if (n == 0) return sent;
-      m_rtx_nxt += n;
-      ++sent;
-    }
-  } else if (sack_recovery()) {
-    // RFC 6675 §5 step (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one or more
-    // segments as follows: (C.1) The scoreboard MUST be queried via NextSeg () for the
-    // sequence number range of the next segment to transmit (if any)". Rule (2) of NextSeg is
-    // new data, sent here too (without Nagle: recovery sends full segments).
-    const auto mss = effective_mss_base();
-    while (cwnd() >= m_scoreboard.pipe(m_snd_nxt) + mss) {
-      const auto window_end = m_snd_una + m_snd_wnd;
-      const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
-      const auto sendable_new = std::min(wnd_avail, static_cast<std::uint32_t>(send_end() - m_snd_nxt));
-      auto next = m_scoreboard.next_seg(m_snd_nxt, sendable_new);
-      if (!next) break;
-      const bool fresh = next->rule == 2;
-      const auto n = emit_range(now, emit, next->seq, next->len, !fresh);
-      if (n == 0) return sent;
-      if (fresh) m_snd_nxt += n;
-      next->len = std::min(next->len, n);
-      m_scoreboard.on_sent(*next); // (C.2) HighRxt, or RescueRxt for rule (4)
-      ++sent;
-    }
-  }
+  if (!emit(tx_segment{r, {}, false})) return false;
+  ++m_shared->stats.out_rsts;
+  ++sent;
+  m_reply.reset();
+  return true;
+}
 
-  // 3. New data, the SYN and the FIN.
+/// 2. The first unacknowledged segment, when loss recovery asks for it (tcp/loss_recovery.hpp):
+/// after three duplicate ACKs, RFC 5681 §3.2 step 2 "retransmit the lost segment"; a partial
+/// ACK, RFC 6582 §3.2 step 3 "retransmit the first unacknowledged segment"; a SYN-ACK owed again
+/// or an RTO of the SYN, RFC 6298 §5.4 "Retransmit the earliest segment that has not been
+/// acknowledged"; a segment too big for the path (RFC 1191).
+template <class P>
+template <class Emit>
+auto connection<P>::retransmit_first_segment(instant now, Emit& emit, std::size_t& sent) -> bool {
+  const auto len = m_recovery.head_retransmission(effective_mss_base());
+  if (!len) return true;
+  const auto n = emit_range(now, emit, m_snd_una, *len, true);
+  if (n == 0 && m_snd_una != m_snd_nxt) return false; // the link is full: try again later
+  m_recovery.on_head_sent();
+  if (n > 0) ++sent;
+  return true;
+}
+
+/// 3. After an RTO, RFC 6298 §5.4 and RFC 5681 §3.1: the window restarts from one segment and
+/// the unacknowledged data is sent again in order as the window opens (go-back-N), skipping
+/// what the receiver SACKed since (loss_recovery::next_go_back_n).
+template <class P>
+template <class Emit>
+auto connection<P>::retransmit_go_back_n(instant now, Emit& emit, std::size_t& sent) -> bool {
+  while (const auto r = m_recovery.next_go_back_n(sender(), cwnd())) {
+    const auto n = emit_range(now, emit, r->seq, r->len, true);
+    if (n == 0) return false;
+    m_recovery.on_go_back_n_sent(n);
+    ++sent;
+  }
+  return true;
+}
+
+/// 4. During SACK recovery, RFC 6675 §5 step (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD
+/// transmit one or more segments as follows: (C.1) The scoreboard MUST be queried via NextSeg ()
+/// for the sequence number range of the next segment to transmit (if any)"
+/// (loss_recovery::next_sack_segment). Rule (2) of NextSeg is new data, sent here too, within
+/// the peer's window and without Nagle (recovery sends full segments).
+template <class P>
+template <class Emit>
+auto connection<P>::transmit_sack_recovery(instant now, Emit& emit, std::size_t& sent) -> bool {
+  while (true) {
+    const auto window_end = m_snd_una + m_snd_wnd;
+    const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
+    const auto sendable_new = std::min(wnd_avail, static_cast<std::uint32_t>(send_end() - m_snd_nxt));
+    const auto next = m_recovery.next_sack_segment(sender(), cwnd(), sendable_new);
+    if (!next) return true;
+    const bool fresh = next->rule == 2;
+    const auto n = emit_range(now, emit, next->seq, next->len, !fresh);
+    if (n == 0) return false;
+    if (fresh) m_snd_nxt += n;
+    m_recovery.on_sack_segment_sent(*next, n); // (C.2) HighRxt, or RescueRxt for rule (4)
+    ++sent;
+  }
+}
+
+/// 5. New sequence space: our SYN (RFC 9293 §3.10.1 OPEN: "A SYN segment of the form
+/// <SEQ=ISS><CTL=SYN> is sent"), data (§3.10.2 SEND), and the FIN (§3.10.4 CLOSE), within
+/// min(cwnd, the peer's window) (new_data_allowance), in segments of the MSS or TSO
+/// super-segments, small ones only as Nagle and sender silly-window avoidance allow
+/// (small_segment_allowed). Not while loss recovery resends (loss_recovery::holds_new_data).
+template <class P>
+template <class Emit>
+auto connection<P>::transmit_new_data(instant now, Emit& emit, std::size_t& sent) -> bool {
   const auto mss = effective_mss_base();
   // With TSO, up to a super-segment of whole segments at once (emit_range cuts it to them).
   const auto burst = std::max<std::uint32_t>(mss, m_cfg.tso_max);
-  while (has_unsent() && !sack_recovery() && !(m_rto_recovery && m_rtx_nxt < m_snd_nxt)) {
+  while (has_unsent() && !m_recovery.holds_new_data(m_sack_ok, m_snd_nxt)) {
     const auto allowance = new_data_allowance(now);
     const auto unsent = static_cast<std::uint32_t>(send_end() - m_snd_nxt);
     auto len = std::min({unsent, allowance, burst});
     if (len == 0) break;
-    if (syn_acked() && len < mss) {
-      const bool all_of_it = len == unsent;
-      const bool in_flight = m_snd_nxt != m_snd_una;
-      // RFC 1122 §4.2.3.4: send "(a) if a maximum-sized segment can be sent; (b) if data is
-      // pushed and all queued data can be sent now; or (c) if at least a fraction Fs of the
-      // maximum window can be sent" (Fs = 1/2), and Nagle's algorithm: "If there is
-      // unacknowledged data ..., the sending TCP buffers all user data ... until the
-      // outstanding data has been acknowledged or until the TCP can send a full-sized segment".
-      // A queued FIN turns Nagle off for the last segment, as in Linux.
-      // "(d) ... the override timeout occurs": when the persist timer fires, send what the
-      // window allows even if it is less than all that is queued. Without it, a peer whose
-      // window stays at a few bytes (its buffer full, SWS avoidance keeping the edge) was never
-      // probed at all: a lost window update stalled the connection forever.
-      bool ok = false;
-      if (all_of_it)
-        ok = m_cfg.nodelay || !in_flight || m_fin_queued || m_persist_probe_due;
-      else
-        ok = len >= m_max_snd_wnd / 2 || m_persist_probe_due;
-      if (!ok) break;
-    }
+    if (syn_acked() && len < mss && !small_segment_allowed(len, unsent)) break;
     if (m_snd_nxt == m_snd_una && m_last_send != instant{} && now - m_last_send > m_rtt.rto()) {
       // RFC 5681 §4.1: "a TCP SHOULD set cwnd to no more than RW before beginning transmission
       // if the TCP has not sent data in an interval exceeding the retransmission timeout."
@@ -121,50 +143,89 @@ auto connection<P>::poll_transmit(instant now, Emit&& emit) -> std::size_t {
     }
     const bool first_flight = m_snd_nxt == m_snd_una;
     const auto n = emit_range(now, emit, m_snd_nxt, len, false);
-    if (n == 0) return sent;
+    if (n == 0) return false;
     if (first_flight && m_user_timer_start == instant{}) m_user_timer_start = now;
     m_snd_nxt += n;
     ++sent;
   }
-  // Data waiting on a zero (or too small) window with nothing in flight: the persist timer
-  // makes sure it moves eventually (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.4 (d)).
+  return true;
+}
+
+/// Whether a segment of `len` bytes, less than a full one, may leave now (`unsent`: all that is
+/// queued). RFC 1122 §4.2.3.4: send "(a) if a maximum-sized segment can be sent; (b) if data is
+/// pushed and all queued data can be sent now; or (c) if at least a fraction Fs of the maximum
+/// window can be sent" (Fs = 1/2), and Nagle's algorithm: "If there is unacknowledged data ...,
+/// the sending TCP buffers all user data ... until the outstanding data has been acknowledged
+/// or until the TCP can send a full-sized segment". A queued FIN turns Nagle off for the last
+/// segment, as in Linux. "(d) ... the override timeout occurs": when the persist timer fires,
+/// send what the window allows even if it is less than all that is queued. Without it, a peer
+/// whose window stays at a few bytes (its buffer full, SWS avoidance keeping the edge) was
+/// never probed at all: a lost window update stalled the connection forever.
+template <class P>
+auto connection<P>::small_segment_allowed(std::uint32_t len, std::uint32_t unsent) const noexcept -> bool {
+  if (len == unsent) {
+    const bool in_flight = m_snd_nxt != m_snd_una;
+    return m_cfg.nodelay || !in_flight || m_fin_queued || m_persist_probe_due;
+  }
+  return len >= m_max_snd_wnd / 2 || m_persist_probe_due;
+}
+
+/// 6. The persist timer: data waiting on a zero (or too small) window with nothing in flight
+/// must move eventually. RFC 9293 §3.8.6.1: "The sending TCP peer must regularly transmit at
+/// least one octet of new data (if available), or retransmit to the receiving TCP peer even if
+/// the send window is zero, in order to "probe" the window"; RFC 1122 §4.2.3.4 (d), the SWS
+/// override. Its timeout (on_persist_timeout) asks for the probe; this poll's SWS override is
+/// used up.
+template <class P>
+void connection<P>::arm_persist_timer(instant now) {
   if (syn_acked() && has_unsent() && m_snd_nxt == m_snd_una && !m_timers.is_set(timer_kind::persist)) {
     const auto backoff = m_rtt.rto() * (1 << std::min<int>(m_persist_backoff, 10));
     m_timers.set(timer_kind::persist, now + std::clamp<duration>(backoff, m_cfg.rto_min, m_cfg.rto_max));
     if (m_user_timer_start == instant{}) m_user_timer_start = now;
   }
   m_persist_probe_due = false;
+}
 
-  // 4. Probes: "<SEQ=SND.UNA-1><ACK=RCV.NXT>" with no data is outside the peer's window, so
-  // it answers with an ACK that carries its current window (RFC 1122 §4.2.3.6; Linux probes a
-  // zero window the same way).
+/// 7. Probes: a zero-window probe (RFC 9293 §3.8.6.1) and a keep-alive (RFC 1122 §4.2.3.6: "a
+/// segment with sequence number SEG.SEQ = SND.NXT-1"), both "<SEQ=SND.UNA-1><ACK=RCV.NXT>" with
+/// no data: outside the peer's window, so it answers with an ACK that carries its current
+/// window (Linux probes a zero window the same way).
+template <class P>
+template <class Emit>
+auto connection<P>::transmit_probes(instant now, Emit& emit, std::size_t& sent) -> bool {
   if (m_zero_window_probe_due) {
-    if (!emit_ack(now, emit, m_snd_una - 1)) return sent;
+    if (!emit_ack(now, emit, m_snd_una - 1)) return false;
     m_zero_window_probe_due = false;
     ++m_shared->stats.zero_window_probes;
     ++sent;
   }
   if (m_keepalive_probe_due) {
-    if (!emit_ack(now, emit, m_snd_una - 1)) return sent;
+    if (!emit_ack(now, emit, m_snd_una - 1)) return false;
     m_keepalive_probe_due = false;
     ++m_shared->stats.keepalive_probes;
     ++sent;
   }
+  return true;
+}
 
-  // 5. An ACK still owed.
+/// 8. An ACK still owed, "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" (RFC 9293 §3.10.7.4), when no
+/// segment above carried it: for text or a FIN (at once or when the delayed-ACK timer ran, RFC
+/// 1122 §4.2.3.2), an unacceptable segment, a window update after reading (RFC 1122 §4.2.3.3,
+/// should_send_window_update). In SYN-RECEIVED with our SYN unacknowledged the ACK we owe is
+/// the SYN-ACK itself.
+template <class P>
+template <class Emit>
+void connection<P>::transmit_ack(instant now, Emit& emit, std::size_t& sent) {
   if (m_window_update_check) {
     m_window_update_check = false;
     if (should_send_window_update()) m_ack_now = true;
   }
-  if (m_ack_now && in_state(m_state, tcp::state::syn_received | synchronized_states)) {
-    if (m_state == tcp::state::syn_received && !syn_acked()) {
-      // Our SYN is still unacknowledged: any ACK we owe is the SYN-ACK itself.
-      if (emit_range(now, emit, m_iss, 0, true) > 0) ++sent;
-    } else if (emit_ack(now, emit, m_snd_nxt)) {
-      ++sent;
-    }
+  if (!m_ack_now || !in_state(m_state, tcp::state::syn_received | synchronized_states)) return;
+  if (m_state == tcp::state::syn_received && !syn_acked()) {
+    if (emit_range(now, emit, m_iss, 0, true) > 0) ++sent;
+  } else if (emit_ack(now, emit, m_snd_nxt)) {
+    ++sent;
   }
-  return sent;
 }
 
 /// Builds and emits the segment starting at `from` with at most `max_len` bytes of data (the
@@ -221,7 +282,7 @@ auto connection<P>::emit_range(instant now, Emit& emit, seq_number from, std::ui
   m_sampler.on_send(from + seg_len, now, rtx);
   if (rtx) {
     ++m_shared->stats.retrans_segs;
-    ++m_retransmitted;
+    m_recovery.on_retransmission_sent();
   } else {
     m_shared->stats.out_segs += seg.segment_size != 0 ? (len + seg.segment_size - 1) / seg.segment_size : 1;
   }
@@ -267,16 +328,17 @@ auto connection<P>::build_header(instant now, seq_number seq, bool syn, bool fin
   }
   if (syn) {
     flags = flags | wire::tcp_flag::syn;
-    // Our SYN offers what the config enables; a SYN-ACK answers only what the peer offered.
-    const bool answering = m_state != tcp::state::syn_sent;
-    r.options.mss = m_cfg.mss;
-    if (answering ? m_wscale_ok : m_cfg.window_scaling)
-      r.options.window_scale = answering ? m_rcv_wscale : wanted_rcv_wscale();
-    r.options.sack_permitted = answering ? m_sack_ok : m_cfg.sack;
-    if (answering ? m_ts_ok : m_cfg.timestamps)
-      r.options.timestamps = wire::tcp_timestamps{tsval(now), answering ? m_ts_recent : 0u};
+    // Our SYN offers what the config enables; a SYN-ACK answers only what the peer offered
+    // (syn_options in tcp/handshake.hpp, which SYN cookies use too).
+    if (m_state == tcp::state::syn_sent) {
+      r.options = syn_options(m_cfg, m_cfg.window_scaling, m_cfg.sack,
+                              m_cfg.timestamps ? std::optional{wire::tcp_timestamps{tsval(now), 0u}} : std::nullopt);
+    } else {
+      r.options = syn_options(m_cfg, m_wscale_ok, m_sack_ok,
+                              m_ts_ok ? std::optional{wire::tcp_timestamps{tsval(now), m_ts_recent}} : std::nullopt);
+    }
     // RFC 7323 §2.2: the window in a SYN is never scaled.
-    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(rcv_space(), 65535));
+    r.window = syn_window(rcv_space());
   } else {
     r.window = window_field();
     if (m_ts_ok) r.options.timestamps = wire::tcp_timestamps{tsval(now), m_ts_recent};
@@ -342,7 +404,7 @@ auto connection<P>::new_data_allowance(instant now) const -> std::uint32_t {
   if (!syn_acked()) return m_snd_nxt == m_iss ? 1u : 0u;
   const auto window_end = m_snd_una + m_snd_wnd;
   const auto wnd_avail = window_end > m_snd_nxt ? static_cast<std::uint32_t>(window_end - m_snd_nxt) : 0u;
-  const auto flight = sack_recovery() ? m_scoreboard.pipe(m_snd_nxt) : flight_size();
+  const auto flight = m_recovery.in_flight(sender());
   const auto cw = cwnd();
   const auto cwnd_avail = cw > flight ? cw - flight : 0u;
   auto allowance = std::min(wnd_avail, cwnd_avail);
@@ -386,40 +448,24 @@ void connection<P>::on_retransmit_timeout(instant now) {
   // An orphan gives up after orphan_retries (Linux's tcp_orphan_retries; see orphan()).
   const auto retries = m_orphan ? std::min(m_cfg.max_retries, m_cfg.orphan_retries) : m_cfg.max_retries;
   const auto limit = syn_acked() ? retries : m_cfg.syn_retries;
-  const bool user_timeout = m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
-                            now - m_user_timer_start >= m_cfg.user_timeout;
-  if (m_retries >= limit || user_timeout) {
+  if (m_recovery.retries() >= limit || user_timeout_expired(now)) {
     ++m_shared->stats.timeouts;
     if (!syn_acked()) ++m_shared->stats.attempt_fails;
-    if (m_orphan && m_retries >= limit) ++m_shared->stats.orphans_timed_out;
+    if (m_orphan && m_recovery.retries() >= limit) ++m_shared->stats.orphans_timed_out;
     enter_closed(error::timed_out);
     return;
   }
-  ++m_retries;
+  // (5.4) "Retransmit the earliest segment that has not been acknowledged": go-back-N after the
+  // handshake, with RFC 5681 §3.1's loss window (tcp/loss_recovery.hpp), or the SYN.
+  m_recovery.on_rto(m_cc, now, sender(), syn_acked());
   // (5.5) "The host MUST set RTO <- RTO * 2 ("back off the timer")."
   m_rtt.on_timeout();
   m_sampler.cancel();
-  if (syn_acked()) {
-    // RFC 5681 §3.1 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)" and "cwnd = 1 SMSS" (the
-    // loss window); RFC 6582 §3.2 step 4: recover = the highest sequence sent, so the duplicate ACKs of
-    // the retransmitted window do not start a fast retransmit.
-    m_cc.on_rto(now, flight_size());
-    m_rto_recovery = true;
-    m_rtx_nxt = m_snd_una;
-    m_rto_recover = m_snd_nxt;
-    m_dup_acks = 0;
-    // RFC 6675 §5.1: end any recovery, RecoveryPoint = HighData, and no new recovery before
-    // SND.UNA reaches it; RFC 2018 §8: "after a retransmit timeout the data sender SHOULD turn
-    // off all of the SACKed bits", since the receiver may have reneged.
-    m_scoreboard.on_rto(m_snd_nxt);
-  } else {
-    // (5.4) "Retransmit the earliest segment that has not been acknowledged": the SYN. Remember
-    // it for (5.7) "If the timer expires awaiting the ACK of a SYN segment ... the RTO MUST be
-    // re-initialized to 3 seconds when data transmission begins" and RFC 5681 §3.1 "If the SYN
-    // or SYN/ACK is lost, the initial window ... MUST be one segment" (complete_handshake).
-    m_rtx_due = true;
-    m_syn_timed_out = true;
-  }
+  // A SYN resent by the timer: (5.7) "If the timer expires awaiting the ACK of a SYN segment ...
+  // the RTO MUST be re-initialized to 3 seconds when data transmission begins" and RFC 5681
+  // §3.1 "If the SYN or SYN/ACK is lost, the initial window ... MUST be one segment"
+  // (complete_handshake).
+  if (!syn_acked()) m_syn_timed_out = true;
   // (5.6) "Start the retransmission timer, such that it expires after RTO seconds (for the
   // value of RTO after the doubling operation outlined in 5.5)."
   arm_retransmit(now);
@@ -428,8 +474,7 @@ void connection<P>::on_retransmit_timeout(instant now) {
 template <class P>
 void connection<P>::on_persist_timeout(instant now) {
   if (!has_unsent() || m_snd_nxt != m_snd_una) return;
-  if (m_cfg.user_timeout > duration::zero() && m_user_timer_start != instant{} &&
-      now - m_user_timer_start >= m_cfg.user_timeout) {
+  if (user_timeout_expired(now)) {
     ++m_shared->stats.timeouts;
     enter_closed(error::timed_out);
     return;

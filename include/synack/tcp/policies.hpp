@@ -1,7 +1,7 @@
 // synack/tcp/policies.hpp: the compile-time choices of a TCP layer, bundled in one struct.
 //
-// A stack is a type that reads like the protocol diagram (DESIGN.md "Composition by
-// policies"); the TCP layer takes one `Policies` parameter. Changing the congestion control
+// A stack is a type composed from its parts (docs/architecture.md, "Composition"); the TCP
+// layer takes one `Policies` parameter. Changing the congestion control
 // is a one-line change:
 //
 //     struct my_policies : synack::tcp::default_policies {

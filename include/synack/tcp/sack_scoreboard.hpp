@@ -30,7 +30,7 @@
 //   TCP's retransmission buffer until the data is cumulatively acknowledged". The connection
 //   keeps the bytes in its send buffer until SND.UNA passes them.
 //
-// Use in the connection (sender, SACK permitted)
+// Use in loss recovery (tcp/loss_recovery.hpp, the sender's side, SACK permitted)
 //   auto r = sb.update(seg.ack, blocks, snd_nxt);       // every ACK (§5); r.left_recovery
 //   if (!sb.in_recovery() && (dupacks >= 3 || sb.is_lost(sb.high_ack())) && sb.may_enter_recovery())
 //     { cc.on_congestion_event(...); auto s = sb.enter_recovery(snd_nxt); send(s); }    // (4)

@@ -1,4 +1,5 @@
-// synack/tcp/timers.hpp: a connection's timers, as data (STYLE.md point 5).
+// synack/tcp/timers.hpp: a connection's timers, as data (deadlines, not callbacks: the TCP core
+// is sans-IO, docs/architecture.md "time").
 //
 // Each timer is a deadline or nothing; `next()` is the earliest. The connection never reads a
 // clock: it sets deadlines from the `now` it is given, and its owner calls on_timeout(now) once

@@ -5,9 +5,11 @@
 // and how to add a policy.
 //
 // Division of labour
-// - The CONNECTION detects loss and runs the recovery episode: it counts duplicate ACKs, keeps
-//   the SACK scoreboard (sack_scoreboard.hpp) and RFC 6675's pipe, or, without SACK, RFC 6582's
-//   `recover` point and partial ACKs. It decides *when* each hook below is called.
+// - The CONNECTION's loss recovery (loss_recovery.hpp) detects loss and runs the recovery
+//   episode: it counts duplicate ACKs, keeps the SACK scoreboard (sack_scoreboard.hpp) and RFC
+//   6675's pipe, or, without SACK, RFC 6582's `recover` point and partial ACKs. It decides
+//   *when* each recovery hook below is called; the connection calls on_ack, on_idle_restart
+//   and set_smss.
 // - The CONTROLLER owns cwnd and ssthresh and decides *by how much* they change. It never sees
 //   segments, sequence numbers or timers, and it never reads a clock: every hook takes `now`.
 //
@@ -23,8 +25,8 @@
 //                                        segments). Sets ssthresh and cwnd = ssthresh, without
 //                                        inflation (that is RFC 6675's value).
 //   on_recovery_dup_ack(now)             non-SACK (NewReno) recovery only: one duplicate ACK,
-//                                        cwnd += SMSS (RFC 5681 §3.2 steps 3 and 4). The
-//                                        connection calls it DupThresh (3) times right after
+//                                        cwnd += SMSS (RFC 5681 §3.2 steps 3 and 4). Loss
+//                                        recovery calls it DupThresh (3) times right after
 //                                        on_congestion_event (step 3's "+ 3*SMSS") and once per
 //                                        further duplicate ACK (step 4).
 //   on_partial_ack(now, acked)           non-SACK (NewReno) recovery only: a partial ACK

@@ -1,8 +1,9 @@
 // synack/tcp/congestion/new_reno.hpp: Reno congestion control with NewReno recovery.
 //
 // RFC 5681 (slow start, congestion avoidance, fast retransmit / fast recovery) with RFC 6582's
-// partial-ACK handling, and RFC 3465 appropriate byte counting. The connection runs the
-// recovery episode (recover point, partial ACKs, or RFC 6675 with SACK) and calls the hooks;
+// partial-ACK handling, and RFC 3465 appropriate byte counting. The connection's loss recovery
+// (tcp/loss_recovery.hpp) runs the recovery episode (recover point, partial ACKs, or RFC 6675
+// with SACK) and calls the hooks;
 // see congestion/controller.hpp for who does what, and docs/congestion.md.
 //
 // cwnd trajectory (SMSS = S, L = slow_start_limit):
