@@ -1,9 +1,11 @@
 // synack/link/sim_link.hpp: the runtime adapter of the simulated wire: two link endpoints
 // joined by a `sim_wire` (link/sim.hpp), driven by a scheduler's timers.
 //
-//   synack::sim_loop loop;                         // or event_loop, or sim_scheduler
-//   synack::link::sim_link_pair pair(loop, {.seed = 7, .loss = 0.01});
-//   stack_a.attach(pair.a()); stack_b.attach(pair.b());   // each endpoint is a link
+//   synack::sim_scheduler sched;                   // or event_loop, or sim_loop
+//   synack::link::sim_link_pair pair(sched, {.seed = 7, .loss = 0.01});
+//   synack::stack<synack::link::sim_link&> a{sched, pair.a(), {.address = ...}};
+//   synack::stack<synack::link::sim_link&> b{sched, pair.b(), {.address = ...}};
+// (each endpoint is a link; examples/loopback.cpp is a whole program)
 //
 // Contract:
 // - `a()` sends on wire.a_to_b and receives from wire.b_to_a; `b()` the other way round.

@@ -1,6 +1,7 @@
 // synack/link/detail/decorator.hpp: what the link decorators (tracer, pcap_writer,
-// fault_injector) share: they wrap a link held by value (`tracer<tun>`) or by reference
-// (`tracer<sim_link&>`, for links that cannot move), and intercept its rx handler.
+// fault_injector) share: the kind of link they may wrap, held by value (`tracer<tun>`) or by
+// reference (`tracer<sim_link&>`, for links that cannot move). Each one installs its own rx
+// handler on the wrapped link and passes the packets on to the stack's.
 #pragma once
 
 #include <type_traits>
@@ -13,7 +14,7 @@ namespace synack::link::detail {
 template <class Inner>
 concept link_or_ref = link<std::remove_cvref_t<Inner>> &&(!std::is_rvalue_reference_v<Inner>);
 
-/// wire::link_medium for a link medium (the tracer's packet_summary wants it).
+/// Whether the link carries Ethernet frames (else IPv4 packets): how a decorator reads them.
 inline constexpr auto is_ethernet(const capabilities& c) noexcept -> bool { return c.medium == medium::ethernet; }
 
 } // namespace synack::link::detail
